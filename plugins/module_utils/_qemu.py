@@ -134,7 +134,7 @@ def command_line(spec: VmSpec, accel: str) -> list[str]:
     else:
         # Multi-threaded TCG uses every host core; a large translation cache avoids re-translating.
         accel_args = ["-accel", "tcg,thread=multi,tb-size=512", "-cpu", "max"]
-    append = f"root=/dev/vda rw console=ttyS0 net.ifnames=0 panic=-1 {spec.append}".strip()
+    append = f"root=/dev/vda rw console=ttyS0 net.ifnames=0 {spec.append}".strip()
     disk_format = "qcow2" if spec.disk.endswith(".qcow2") else "raw"
     args = [
         spec.qemu_binary,
@@ -169,7 +169,6 @@ def command_line(spec: VmSpec, accel: str) -> list[str]:
         "none",
         "-qmp",
         f"unix:{spec.qmp_socket},server=on,wait=off",
-        "-no-reboot",
         "-pidfile",
         spec.pidfile,
         "-daemonize",

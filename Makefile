@@ -12,7 +12,7 @@ SCENARIOS := $(sort $(filter-out default resources,$(notdir $(patsubst %/,%,$(di
 # The order `make molecule` runs the scenarios in: cheap checks of the VM first.
 SCENARIO_ORDER := lab_vm $(filter-out lab_vm,$(SCENARIOS))
 
-.PHONY: help setup venv lint unit image vm-up vm-down lab test molecule $(addprefix molecule-,$(SCENARIOS))
+.PHONY: help setup venv lint unit image vm-up vm-down lab test molecule molecule-shared $(addprefix molecule-,$(SCENARIOS))
 
 help: ## List the targets
 	@grep -hE '^[a-zA-Z_%-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-22s %s\n", $$1, $$2}'
@@ -45,7 +45,13 @@ vm-down: venv ## Stop the lab VM
 
 lab: vm-up ## Stand up the lab (boots the lab VM and shows that it is ready)
 
-molecule: setup ## Every molecule scenario in one lab VM boot
+molecule: setup ## Every molecule scenario, each in a fresh boot of the lab VM
+	@for scenario in $(SCENARIO_ORDER); do \
+	  echo "==> molecule scenario $$scenario"; \
+	  molecule test -s $$scenario || exit 1; \
+	done
+
+molecule-shared: setup ## Every molecule scenario in one boot of the lab VM (scenarios clean up after themselves)
 	molecule test --shared-state $(addprefix -s ,$(SCENARIO_ORDER))
 
 $(addprefix molecule-,$(SCENARIOS)): molecule-%: setup ## One scenario in its own lab VM boot

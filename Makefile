@@ -8,11 +8,22 @@ export PATH := $(CURDIR)/$(VENV)/bin:$(PATH)
 export ANSIBLE_CONFIG := $(CURDIR)/ansible.cfg
 export ANSIBLE_FORCE_COLOR ?= 1
 PLAYBOOK := ansible-playbook
+# Images and VM state, outside the repository (the role lab_vm reads the same variable).
+export ISPLAB_CACHE_DIR ?= $(HOME)/.cache/isplab-bng
+LAB_INVENTORY := -i inventories/lab -i $(ISPLAB_CACHE_DIR)/vm/isplab/inventory.yml
+# make lab OFFLINE=1: Debian's rp-pppoe server instead of accel-ppp (nothing to download).
+# make lab ACCEL_PPP_SOURCE=/path: build accel-ppp from a local checkout or archive.
+LAB_VARS := $(if $(filter 1 yes true,$(OFFLINE)),-e isplab_pppoe_server=rp-pppoe) \
+            $(if $(ACCEL_PPP_SOURCE),-e accel_ppp_source=$(ACCEL_PPP_SOURCE))
 SCENARIOS := $(sort $(filter-out default resources,$(notdir $(patsubst %/,%,$(dir $(wildcard molecule/*/molecule.yml))))))
 # The order `make molecule` runs the scenarios in: cheap checks of the VM first.
 SCENARIO_ORDER := lab_vm $(filter-out lab_vm,$(SCENARIOS))
+# What `make test` (CI) runs: the VM's own checks, then the whole lab through every role (site:
+# converge, no-change re-run, end-to-end verify, teardown). Under software emulation every
+# Ansible task costs seconds, so the per-role scenarios (make molecule) take hours there.
+CI_SCENARIOS := lab_vm site
 
-.PHONY: help setup venv lint unit image vm-up vm-down lab test molecule molecule-shared $(addprefix molecule-,$(SCENARIOS))
+.PHONY: help setup venv lint lint-inventories unit image vm-up vm-down lab lab-verify lab-teardown test molecule molecule-ci molecule-shared $(addprefix molecule-,$(SCENARIOS))
 
 help: ## List the targets
 	@grep -hE '^[a-zA-Z_%-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-22s %s\n", $$1, $$2}'
@@ -30,6 +41,17 @@ lint: venv ## yamllint, ansible-lint (production profile), ruff, module docs
 	@echo "==> ruff"; ruff check . && ruff format --check .
 	@echo "==> ansible-lint"; ansible-lint --offline
 	@echo "==> ansible-doc of every module"; scripts/check-module-docs
+	@$(MAKE) --no-print-directory lint-inventories
+
+lint-inventories: venv ## The inventories: groups, playbook syntax, variables against the roles' specs
+	@for inventory in "inventories/lab -i tests/inventories/lab_host.yml" inventories/pair; do \
+	  echo "==> -i $$inventory"; \
+	  ansible-inventory -i $$inventory --graph || exit 1; \
+	  for playbook in site verify teardown; do \
+	    $(PLAYBOOK) -i $$inventory playbooks/$$playbook.yml --syntax-check >/dev/null || exit 1; \
+	  done; \
+	  $(PLAYBOOK) -i $$inventory tests/inventories/validate.yml -e isplab_pppoe_server=accel-ppp || exit 1; \
+	done
 
 unit: venv ## Unit tests (pure Python and, as root, real network namespaces)
 	pytest tests/unit
@@ -43,10 +65,26 @@ vm-up: setup ## Boot the lab VM (persistent disk) and write its inventory
 vm-down: venv ## Stop the lab VM
 	$(PLAYBOOK) playbooks/lab_vm.yml -e lab_vm_state=stopped
 
-lab: vm-up ## Stand up the lab (boots the lab VM and shows that it is ready)
+lab: vm-up ## Stand up the whole lab in the lab VM, then verify it (OFFLINE=1: rp-pppoe, no accel-ppp)
+	@echo "==> site.yml: topology, DNS64, NAT64/CLAT, BNGs ($(if $(filter 1 yes true,$(OFFLINE)),rp-pppoe,accel-ppp)), subscribers"
+	$(PLAYBOOK) $(LAB_INVENTORY) playbooks/site.yml $(LAB_VARS)
+	@echo "==> verify.yml: the lab from the subscribers' side"
+	$(PLAYBOOK) $(LAB_INVENTORY) playbooks/verify.yml $(LAB_VARS)
+
+lab-verify: venv ## Re-run the end-to-end checks of the running lab
+	$(PLAYBOOK) $(LAB_INVENTORY) playbooks/verify.yml $(LAB_VARS)
+
+lab-teardown: venv ## Remove the lab from the lab VM (the VM keeps running: make vm-down)
+	$(PLAYBOOK) $(LAB_INVENTORY) playbooks/teardown.yml $(LAB_VARS)
 
 molecule: setup ## Every molecule scenario, each in a fresh boot of the lab VM
 	@for scenario in $(SCENARIO_ORDER); do \
+	  echo "==> molecule scenario $$scenario"; \
+	  molecule test -s $$scenario || exit 1; \
+	done
+
+molecule-ci: setup ## The scenarios CI runs ($(CI_SCENARIOS)), each in a fresh boot of the lab VM
+	@for scenario in $(CI_SCENARIOS); do \
 	  echo "==> molecule scenario $$scenario"; \
 	  molecule test -s $$scenario || exit 1; \
 	done
@@ -57,4 +95,4 @@ molecule-shared: setup ## Every molecule scenario in one boot of the lab VM (sce
 $(addprefix molecule-,$(SCENARIOS)): molecule-%: setup ## One scenario in its own lab VM boot
 	molecule test -s $*
 
-test: setup lint unit molecule ## Everything CI runs
+test: setup lint unit molecule-ci ## What CI runs: lint, unit tests, the lab VM and the whole lab

@@ -38,3 +38,26 @@ def transcript():
         return table
 
     return load
+
+
+@pytest.fixture(scope="session")
+def lab_topology():
+    """lab_topology(failover=False) -> the lab's netns_topology, templated as Ansible does.
+
+    inventories/lab/group_vars/all/topology.yml has one template: bng1 holds the service
+    address ::10 unless the failover (isplab_failover) moves it.
+    """
+    from ansible.parsing.dataloader import DataLoader
+    from ansible.template import Templar
+
+    loader = DataLoader()
+    data = loader.load_from_file(
+        str(REPO / "inventories" / "lab" / "group_vars" / "all" / "topology.yml"), trusted_as_template=True
+    )
+
+    def render(failover: bool = False) -> dict:
+        templar = Templar(loader=loader, variables={"isplab_failover": failover})
+        model = templar.template(data["netns_topology"])
+        return json.loads(json.dumps(model))  # plain dicts, lists and strings
+
+    return render

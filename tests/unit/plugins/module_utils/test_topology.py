@@ -4,10 +4,8 @@
 from __future__ import annotations
 
 import copy
-from pathlib import Path
 
 import pytest
-import yaml
 
 from ansible_collections.isplab.bng.plugins.module_utils._topology import (
     TopologyError,
@@ -21,12 +19,6 @@ from ansible_collections.isplab.bng.plugins.module_utils._topology import (
     teardown_plan,
     validate,
 )
-
-LAB_FILE = Path(__file__).resolve().parents[4] / "inventories" / "lab" / "group_vars" / "all" / "topology.yml"
-
-
-def lab_model() -> dict:
-    return yaml.safe_load(LAB_FILE.read_text())["netns_topology"]
 
 
 def small() -> dict:
@@ -68,14 +60,24 @@ def errors_of(model) -> list[str]:
     return errors
 
 
-def test_the_default_lab_topology_is_valid_without_warnings():
-    errors, warnings = validate(lab_model())
+@pytest.mark.parametrize("failover", [False, True])
+def test_the_default_lab_topology_is_valid_without_warnings(lab_topology, failover):
+    model = lab_topology(failover)
+    errors, warnings = validate(model)
     assert errors == []
     assert warnings == []
+    # The service address the core routes the subscribers to is bng1's without the failover.
+    bng1_core = next(
+        end
+        for link in model["links"]
+        for end in link["ends"]
+        if end["namespace"] == "bng1" and end["name"] == "core"
+    )
+    assert ("2001:db8:100:1::10/64" in bng1_core["addresses"]) is not failover
 
 
-def test_the_default_lab_topology_has_the_architecture_s_namespaces_and_ac_macs():
-    resources = plan(lab_model())
+def test_the_default_lab_topology_has_the_architecture_s_namespaces_and_ac_macs(lab_topology):
+    resources = plan(lab_topology())
     namespaces = [r["name"] for r in resources if r["kind"] == "netns"]
     assert set(namespaces) == {"access", "bng1", "bng2", "core", "nat64", "dns64", "inet", "clat", "v4dev"}
     macs = {(r["netns"], r["name"]): r["mac"] for r in resources if r["kind"] == "link" and r["mac"]}
@@ -457,8 +459,8 @@ def test_macs_refused(value):
         check_mac(value)
 
 
-def test_probes_of_the_default_lab():
-    found = probes(lab_model())
+def test_probes_of_the_default_lab(lab_topology):
+    found = probes(lab_topology())
     links = {(p["netns"], p["dev"], p["address"]) for p in found["links"]}
     # The BNGs' access ports carry no IP: they reach each other over br-access by link-local.
     assert ("bng1", "access", None) in links
@@ -472,7 +474,7 @@ def test_probes_of_the_default_lab():
     assert routes[("core", "64:ff9b::/96")] == ("64:ff9b::1", "2001:db8:100:64::2")
     assert routes[("nat64", "0.0.0.0/0")] == ("192.0.2.1", "203.0.113.254")
     assert len(found["routes"]) == sum(
-        len((h or {}).get("routes", [])) for h in lab_model()["hosts"].values()
+        len((h or {}).get("routes", [])) for h in lab_topology()["hosts"].values()
     )
 
 

@@ -14,7 +14,6 @@ import sys
 from pathlib import Path
 
 import pytest
-import yaml
 
 from ansible_collections.isplab.bng.plugins.module_utils import _netns
 from ansible_collections.isplab.bng.plugins.module_utils._netns import (
@@ -182,11 +181,9 @@ def test_previous_removes_what_the_new_model_drops(lab):
     assert "c" not in {entry["ifname"] for entry in ip_json("-n", lab.ns("b"), "link", "show")}
 
 
-def test_the_default_lab_topology_carries_traffic_on_every_link_and_route(lab):
+def test_the_default_lab_topology_carries_traffic_on_every_link_and_route(lab, lab_topology):
     needs_ping()
-    model = yaml.safe_load((REPO / "inventories/lab/group_vars/all/topology.yml").read_text())[
-        "netns_topology"
-    ]
+    model = lab_topology()
     renamed = {name: lab.ns(name) for name in model["hosts"]}
     model = json.loads(json.dumps(model))
     model["hosts"] = {renamed[name]: spec for name, spec in model["hosts"].items()}

@@ -18,10 +18,8 @@ description:
   - To build many namespaces with their links at once, M(isplab.bng.netns_topology) is much
     faster than one task per resource.
 author: isplab.bng maintainers
-requirements:
-  - pyroute2 0.7 on the target (Debian 12 package C(python3-pyroute2))
-  - root (or CAP_SYS_ADMIN) on the target
 extends_documentation_fragment:
+  - isplab.bng.netns
   - ansible.builtin.action_common_attributes
 options:
   name:
@@ -36,13 +34,8 @@ options:
     choices: [present, absent]
     default: present
 attributes:
-  check_mode:
-    support: full
   diff_mode:
     support: full
-  platform:
-    support: full
-    platforms: posix
 seealso:
   - module: isplab.bng.netns_link
   - module: isplab.bng.netns_topology

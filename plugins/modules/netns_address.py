@@ -17,10 +17,8 @@ description:
   - Every address is checked before anything changes; one that is not an address (C(10.1/8),
     C(2001:db8::1) without a prefix length, a multicast address) fails the module.
 author: isplab.bng maintainers
-requirements:
-  - pyroute2 0.7 on the target (Debian 12 package C(python3-pyroute2))
-  - root (or CAP_SYS_ADMIN) on the target
 extends_documentation_fragment:
+  - isplab.bng.netns
   - ansible.builtin.action_common_attributes
 options:
   namespace:
@@ -50,14 +48,9 @@ options:
     type: bool
     default: false
 attributes:
-  check_mode:
-    support: full
   diff_mode:
     support: full
     details: Shows the interface's addresses (link-local and loopback ones left out) before and after.
-  platform:
-    support: full
-    platforms: posix
 seealso:
   - module: isplab.bng.netns_link
   - module: isplab.bng.netns_route

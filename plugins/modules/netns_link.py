@@ -18,10 +18,8 @@ description:
   - Only the properties given are changed. Nothing is changed in check mode.
   - To build a whole topology at once use M(isplab.bng.netns_topology).
 author: isplab.bng maintainers
-requirements:
-  - pyroute2 0.7 on the target (Debian 12 package C(python3-pyroute2))
-  - root (or CAP_SYS_ADMIN) on the target
 extends_documentation_fragment:
+  - isplab.bng.netns
   - ansible.builtin.action_common_attributes
 options:
   name:
@@ -108,14 +106,9 @@ options:
     elements: str
     default: []
 attributes:
-  check_mode:
-    support: full
   diff_mode:
     support: full
     details: Shows the properties of the interface (and of a veth's peer) before and after.
-  platform:
-    support: full
-    platforms: posix
 seealso:
   - module: isplab.bng.netns
   - module: isplab.bng.netns_address

@@ -16,10 +16,8 @@ description:
   - A route is identified, as the kernel does, by its destination and metric; a route with
     that destination and metric but another gateway or interface is replaced.
 author: isplab.bng maintainers
-requirements:
-  - pyroute2 0.7 on the target (Debian 12 package C(python3-pyroute2))
-  - root (or CAP_SYS_ADMIN) on the target
 extends_documentation_fragment:
+  - isplab.bng.netns
   - ansible.builtin.action_common_attributes
 options:
   namespace:
@@ -52,14 +50,9 @@ options:
     choices: [present, absent]
     default: present
 attributes:
-  check_mode:
-    support: full
   diff_mode:
     support: full
     details: Shows the route with this destination and metric before and after.
-  platform:
-    support: full
-    platforms: posix
 seealso:
   - module: isplab.bng.netns_address
   - module: isplab.bng.netns_topology

@@ -19,10 +19,8 @@ description:
   - The value is not persisted (a namespace does not survive a reboot anyway); the role
     isplab.bng.netns_topology re-applies its model's sysctls at boot.
 author: isplab.bng maintainers
-requirements:
-  - pyroute2 0.7 on the target (Debian 12 package C(python3-pyroute2))
-  - root (or CAP_SYS_ADMIN) on the target
 extends_documentation_fragment:
+  - isplab.bng.netns
   - ansible.builtin.action_common_attributes
 options:
   namespace:
@@ -43,13 +41,8 @@ options:
     type: str
     required: true
 attributes:
-  check_mode:
-    support: full
   diff_mode:
     support: full
-  platform:
-    support: full
-    platforms: posix
 seealso:
   - module: ansible.posix.sysctl
   - module: isplab.bng.netns_topology

@@ -15,13 +15,11 @@ second one.
 
 from __future__ import annotations
 
-import ctypes
 import errno
 import ipaddress
 import os
 import re
 import socket
-import threading
 import time
 from collections.abc import Callable, Iterable, Mapping
 from typing import Any, TypeVar
@@ -35,6 +33,7 @@ from ansible_collections.isplab.bng.plugins.module_utils._accel_ppp_parsers impo
     parse_single_value,
     parse_stat,
 )
+from ansible_collections.isplab.bng.plugins.module_utils._nsthread import EnterError, call_in_netns
 
 DEFAULT_HOST = "127.0.0.1"
 DEFAULT_PORT = 2001
@@ -48,7 +47,6 @@ MAX_WORDS = 100
 MAX_REPLY_BYTES = 64 * 1024 * 1024
 
 NETNS_DIR = "/var/run/netns"
-_CLONE_NEWNET = 0x40000000
 
 # Every `show sessions` column of accel-ppp 1.14.0 (from its `help`).
 SESSION_COLUMNS = (
@@ -298,59 +296,29 @@ def exact_regex(value: str) -> str:
 T = TypeVar("T")
 
 
-def _setns(fd: int) -> None:
-    if hasattr(os, "setns"):  # Python >= 3.12
-        os.setns(fd, _CLONE_NEWNET)
-        return
-    libc = ctypes.CDLL(None, use_errno=True)
-    if libc.setns(fd, _CLONE_NEWNET) != 0:
-        code = ctypes.get_errno()
-        raise OSError(code, os.strerror(code))
-
-
 def run_in_netns(netns: str | None, func: Callable[[], T]) -> T:
     """Run func() inside the named network namespace (`ip netns` name) and return its result.
 
-    setns(2) moves only the calling thread, so func runs in a short-lived thread that enters
-    the namespace and then ends: the rest of the process never changes namespace. Sockets keep
-    the namespace they were created in for their whole life, so a socket created by func can
-    be used from any thread afterwards. Files under /proc/net follow the process's main
-    thread: code run here must read /proc/thread-self/net/... instead. Needs CAP_SYS_ADMIN.
+    The process itself never changes namespace (see _nsthread). Files under /proc/net follow
+    the process's main thread: code run here must read /proc/thread-self/net/... instead.
+    Needs CAP_SYS_ADMIN.
     """
     if netns is None:
         return func()
     check_netns("netns", netns)
     path = os.path.join(NETNS_DIR, netns)
-    outcome: dict[str, Any] = {}
-
-    def target() -> None:
-        try:
-            fd = os.open(path, os.O_RDONLY | os.O_CLOEXEC)
-        except OSError as exc:
-            outcome["error"] = AccelPppConnectionError(
-                f"network namespace {netns!r} ({path}): {exc.strerror}"
-            )
-            return
-        try:
-            _setns(fd)
-        except OSError as exc:
-            outcome["error"] = AccelPppConnectionError(
-                f"cannot enter network namespace {netns!r}: {exc.strerror} (needs root or CAP_SYS_ADMIN)"
-            )
-            return
-        finally:
-            os.close(fd)
-        try:
-            outcome["result"] = func()
-        except BaseException as exc:  # re-raised in the caller's thread
-            outcome["error"] = exc
-
-    thread = threading.Thread(target=target, name=f"netns-{netns}", daemon=True)
-    thread.start()
-    thread.join()
-    if "error" in outcome:
-        raise outcome["error"]
-    return outcome["result"]
+    try:
+        fd = os.open(path, os.O_RDONLY | os.O_CLOEXEC)
+    except OSError as exc:
+        raise AccelPppConnectionError(f"network namespace {netns!r} ({path}): {exc.strerror}") from None
+    try:
+        return call_in_netns(fd, func, f"netns-{netns}")
+    except EnterError as exc:
+        raise AccelPppConnectionError(
+            f"cannot enter network namespace {netns!r}: {exc.strerror} (needs root or CAP_SYS_ADMIN)"
+        ) from None
+    finally:
+        os.close(fd)
 
 
 class AccelPppCli:

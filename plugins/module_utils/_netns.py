@@ -28,11 +28,11 @@ import json
 import os
 import socket
 import sys
-import threading
 import time
 from collections.abc import Callable, Iterable, Mapping
 from typing import Any, TypeVar
 
+from ._nsthread import EnterError, call_in_netns
 from ._topology import (
     DEFAULT_METRIC,
     TopologyError,
@@ -174,28 +174,12 @@ class Kernel:
         """func() run in a thread inside the namespace; its result, or its exception re-raised here."""
         if netns is None:
             return func()
-        fd = self._fd(netns)
-        outcome: dict[str, Any] = {}
-
-        def target() -> None:
-            try:
-                pr_netns.setns(fd)
-            except OSError as exc:
-                outcome["error"] = NetnsError(
-                    f"cannot enter namespace {netns}: {_strerror(exc)} (needs root or CAP_SYS_ADMIN)"
-                )
-                return
-            try:
-                outcome["result"] = func()
-            except BaseException as exc:  # re-raised in the caller's thread
-                outcome["error"] = exc
-
-        thread = threading.Thread(target=target, name=f"netns-{netns}", daemon=True)
-        thread.start()
-        thread.join()
-        if "error" in outcome:
-            raise outcome["error"]
-        return outcome["result"]
+        try:
+            return call_in_netns(self._fd(netns), func, f"netns-{netns}")
+        except EnterError as exc:
+            raise NetnsError(
+                f"cannot enter namespace {netns}: {_strerror(exc)} (needs root or CAP_SYS_ADMIN)"
+            ) from None
 
     def ipr(self, netns: str | None):
         if netns not in self._iprs:

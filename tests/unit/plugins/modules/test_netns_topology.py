@@ -296,10 +296,10 @@ def test_module_validate_only_needs_no_pyroute2(run_module, monkeypatch):
 
 
 def test_boot_entry_point_runs_from_a_copy_of_the_module_utils(lab, tmp_path):
-    """The role's package layout: the two module_utils files and the role's __init__/__main__."""
+    """The role's package layout: the module_utils files it copies and its __init__/__main__."""
     package = tmp_path / "netns_topology"
     package.mkdir()
-    for name in ("_topology.py", "_netns.py"):
+    for name in ("_topology.py", "_netns.py", "_nsthread.py"):
         (package / name).write_text((REPO / "plugins" / "module_utils" / name).read_text())
     templates = REPO / "roles" / "netns_topology" / "templates"
     for name in ("__init__.py", "__main__.py"):

@@ -40,6 +40,9 @@ from ._topology import TopologyError, check_ifname, check_mac, check_netns_name
 
 STATES = ("present", "absent")
 SUBSCRIBER_KEYS = ("name", "user", "password", "mac", "ipv4", "ipv6", "state")
+# Keys the filter adds: its output goes back in as it came out (a play that marks one expanded
+# subscriber absent passes the whole expanded list), as long as they agree with the data.
+DERIVED_KEYS = ("ipv6_address",)
 PATTERN_KEYS = ("count", "start", *SUBSCRIBER_KEYS)
 # Characters that some consumer of the credentials cannot carry: blanks end a word in
 # chap-secrets (accel-ppp has no quoting), `#` starts a comment, quotes and backslashes are
@@ -106,7 +109,7 @@ def check_subscriber(entry: Any, field: str) -> dict:
     if not isinstance(entry, Mapping):
         raise SubscriberError([f"{field}: must be a mapping, got {type(entry).__name__}"])
     errors: list[str] = []
-    unknown = sorted(set(map(str, entry)) - set(SUBSCRIBER_KEYS))
+    unknown = sorted(set(map(str, entry)) - set(SUBSCRIBER_KEYS) - set(DERIVED_KEYS))
     if unknown:
         errors.append(f"{field}: unknown key(s) {', '.join(unknown)} (known: {', '.join(SUBSCRIBER_KEYS)})")
     out: dict[str, Any] = {}
@@ -137,6 +140,12 @@ def check_subscriber(entry: Any, field: str) -> dict:
         prefix = ipaddress.IPv6Network(out["ipv6"])
         first = prefix.network_address + (1 if prefix.num_addresses > 1 else 0)
         out["ipv6_address"] = f"{first}/{prefix.prefixlen}"
+    given_address = entry.get("ipv6_address")
+    if given_address is not None and given_address != out["ipv6_address"]:
+        errors.append(
+            f"{field}.ipv6_address: {entry['ipv6_address']!r} is derived from ipv6 and must not be set"
+            f" otherwise (from ipv6 {out['ipv6']!r} it is {out['ipv6_address']!r})"
+        )
     state = entry.get("state", "present")
     if state not in STATES:
         errors.append(f"{field}.state: {state!r} is not one of {', '.join(STATES)}")

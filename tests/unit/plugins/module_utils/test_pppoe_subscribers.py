@@ -164,3 +164,18 @@ def test_counting_past_the_end_is_refused():
 
 def test_not_a_list():
     assert errors_of("cpe1") == ["subs: must be a list of subscribers or patterns, got str"]
+
+
+def test_the_expanded_list_goes_back_in_unchanged():
+    subs = check_subscribers([LAB])
+    marked = [*subs[:-1], dict(subs[-1], state="absent")]
+    assert check_subscribers(marked) == marked
+
+
+def test_a_derived_ipv6_address_that_disagrees_is_refused():
+    subs = check_subscribers([dict(LAB, count=1)])
+    errors = errors_of([dict(subs[0], ipv6_address="2001:db8:110:1::99/64")])
+    assert errors == [
+        "subs[0].ipv6_address: '2001:db8:110:1::99/64' is derived from ipv6 and must not be set"
+        " otherwise (from ipv6 '2001:db8:110:1::/64' it is '2001:db8:110:1::1/64')"
+    ]

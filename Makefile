@@ -22,6 +22,16 @@ SCENARIO_ORDER := lab_vm $(filter-out lab_vm,$(SCENARIOS))
 # converge, no-change re-run, end-to-end verify, teardown). Under software emulation every
 # Ansible task costs seconds, so the per-role scenarios (make molecule) take hours there.
 CI_SCENARIOS := lab_vm site
+# Scenarios that build accel-ppp: without ACCEL_PPP_SOURCE (CI cannot fetch it) they are not run,
+# and make says so, rather than booting a VM for a scenario that would do nothing.
+ACCEL_PPP_SCENARIOS := accel_ppp
+define run_scenario
+if [ -z "$${ACCEL_PPP_SOURCE:-}" ] && [[ " $(ACCEL_PPP_SCENARIOS) " == *" $(1) "* ]]; then \
+  echo "==> SKIPPED, not run: molecule scenario $(1) needs accel-ppp's source (ACCEL_PPP_SOURCE=/path/to/checkout-or-archive)"; \
+else \
+  echo "==> molecule scenario $(1)"; molecule test -s $(1); \
+fi
+endef
 
 .PHONY: help setup venv lint lint-inventories unit image vm-up vm-down lab lab-verify lab-teardown test molecule molecule-ci molecule-shared $(addprefix molecule-,$(SCENARIOS))
 
@@ -78,10 +88,7 @@ lab-teardown: venv ## Remove the lab from the lab VM (the VM keeps running: make
 	$(PLAYBOOK) $(LAB_INVENTORY) playbooks/teardown.yml $(LAB_VARS)
 
 molecule: setup ## Every molecule scenario, each in a fresh boot of the lab VM
-	@for scenario in $(SCENARIO_ORDER); do \
-	  echo "==> molecule scenario $$scenario"; \
-	  molecule test -s $$scenario || exit 1; \
-	done
+	@$(foreach scenario,$(SCENARIO_ORDER),$(call run_scenario,$(scenario)) && ) true
 
 molecule-ci: setup ## The scenarios CI runs ($(CI_SCENARIOS)), each in a fresh boot of the lab VM
 	@for scenario in $(CI_SCENARIOS); do \
@@ -93,6 +100,6 @@ molecule-shared: setup ## Every molecule scenario in one boot of the lab VM (sce
 	molecule test --shared-state $(addprefix -s ,$(SCENARIO_ORDER))
 
 $(addprefix molecule-,$(SCENARIOS)): molecule-%: setup ## One scenario in its own lab VM boot
-	molecule test -s $*
+	@$(call run_scenario,$*)
 
 test: setup lint unit molecule-ci ## What CI runs: lint, unit tests, the lab VM and the whole lab

@@ -91,10 +91,7 @@ molecule: setup ## Every molecule scenario, each in a fresh boot of the lab VM
 	@$(foreach scenario,$(SCENARIO_ORDER),$(call run_scenario,$(scenario)) && ) true
 
 molecule-ci: setup ## The scenarios CI runs ($(CI_SCENARIOS)), each in a fresh boot of the lab VM
-	@for scenario in $(CI_SCENARIOS); do \
-	  echo "==> molecule scenario $$scenario"; \
-	  molecule test -s $$scenario || exit 1; \
-	done
+	@$(foreach scenario,$(CI_SCENARIOS),$(call run_scenario,$(scenario)) && ) true
 
 molecule-shared: setup ## Every molecule scenario in one boot of the lab VM (scenarios clean up after themselves)
 	molecule test --shared-state $(addprefix -s ,$(SCENARIO_ORDER))

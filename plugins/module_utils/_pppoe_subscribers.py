@@ -143,7 +143,7 @@ def check_subscriber(entry: Any, field: str) -> dict:
     given_address = entry.get("ipv6_address")
     if given_address is not None and given_address != out["ipv6_address"]:
         errors.append(
-            f"{field}.ipv6_address: {entry['ipv6_address']!r} is derived from ipv6 and must not be set"
+            f"{field}.ipv6_address: {given_address!r} is derived from ipv6 and must not be set"
             f" otherwise (from ipv6 {out['ipv6']!r} it is {out['ipv6_address']!r})"
         )
     state = entry.get("state", "present")

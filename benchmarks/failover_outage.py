@@ -214,6 +214,14 @@ class Pair:
         except AgentError as exc:
             raise SystemExit(f"the role bng_failover's instances bng1 and bng2 are needed: {exc}") from None
         self.server = self.primary.server
+        # The AC MAC a subscriber sees: its BNG's access interface's.
+        self.primary_mac = self._access_mac(self.primary)
+        self.standby_mac = self._access_mac(self.standby)
+
+    @staticmethod
+    def _access_mac(config) -> str:
+        link = sh("ip", "-n", config.instance, "-j", "link", "show", config.access_interface).stdout
+        return json.loads(link)[0]["address"]
 
     def unit(self, config) -> str:
         return (
@@ -385,10 +393,6 @@ def main() -> None:
             f"with ISPLAB_FAILOVER_SUBSCRIBERS={max(sizes)}"
         )
     pair = Pair()
-    pair.primary_mac, pair.standby_mac = (
-        json.loads(sh("ip", "-n", c.instance, "-j", "link", "show", c.access_interface).stdout)[0]["address"]
-        for c in (pair.primary, pair.standby)
-    )
     results = []
     for size in sizes:
         names = everyone[:size]

@@ -18,10 +18,14 @@ LAB_VARS := $(if $(filter 1 yes true,$(OFFLINE)),-e isplab_pppoe_server=rp-pppoe
 SCENARIOS := $(sort $(filter-out default resources,$(notdir $(patsubst %/,%,$(dir $(wildcard molecule/*/molecule.yml))))))
 # The order `make molecule` runs the scenarios in: cheap checks of the VM first.
 SCENARIO_ORDER := lab_vm $(filter-out lab_vm,$(SCENARIOS))
-# What `make test` (CI) runs: the VM's own checks, then the whole lab through every role (site:
-# converge, no-change re-run, end-to-end verify, teardown). Under software emulation every
-# Ansible task costs seconds, so the per-role scenarios (make molecule) take hours there.
-CI_SCENARIOS := lab_vm site
+# What `make test` (CI) runs: the VM's own checks (lab_vm, which also builds the image), then side
+# by side in two VMs the whole lab through every role (site: converge, no-change re-run,
+# end-to-end verify, teardown) and the BNG failover with 20 subscribers (failover). Under
+# software emulation every Ansible task costs seconds, so the per-role scenarios (make molecule)
+# take hours there.
+CI_FIRST := lab_vm
+CI_SIDE_BY_SIDE := site failover
+CI_SCENARIOS := $(CI_FIRST) $(CI_SIDE_BY_SIDE)
 # Scenarios that build accel-ppp: without ACCEL_PPP_SOURCE (CI cannot fetch it) they are not run,
 # and make says so, rather than booting a VM for a scenario that would do nothing.
 ACCEL_PPP_SCENARIOS := accel_ppp
@@ -91,7 +95,8 @@ molecule: setup ## Every molecule scenario, each in a fresh boot of the lab VM
 	@$(foreach scenario,$(SCENARIO_ORDER),$(call run_scenario,$(scenario)) && ) true
 
 molecule-ci: setup ## The scenarios CI runs ($(CI_SCENARIOS)), each in a fresh boot of the lab VM
-	@$(foreach scenario,$(CI_SCENARIOS),$(call run_scenario,$(scenario)) && ) true
+	@$(foreach scenario,$(CI_FIRST),$(call run_scenario,$(scenario)) && ) true
+	scripts/molecule-side-by-side $(CI_SIDE_BY_SIDE)
 
 molecule-shared: setup ## Every molecule scenario in one boot of the lab VM (scenarios clean up after themselves)
 	molecule test --shared-state $(addprefix -s ,$(SCENARIO_ORDER))

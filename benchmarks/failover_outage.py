@@ -71,6 +71,7 @@ from ansible_collections.isplab.bng.plugins.module_utils._failover_agent import 
     config_path,
     control_request,
     load_config,
+    set_discovery_filter,
 )
 from ansible_collections.isplab.bng.plugins.module_utils._outage import largest_gap, summary
 from ansible_collections.isplab.bng.plugins.module_utils._pppoe_kernel import (
@@ -259,8 +260,12 @@ class Pair:
                 with contextlib.suppress(FileNotFoundError):
                     os.unlink(path)
         if self.server == "rp-pppoe":
-            systemctl("stop", self.unit(self.standby), check=False)
-            systemctl("restart", self.unit(self.primary))
+            # Both servers run, their PADOs dropped until an agent is active (the lab's pair);
+            # the stock pair answers at once from bng1, 500 ms late from bng2 (pppoe_server's).
+            systemctl("restart", self.unit(self.primary), self.unit(self.standby))
+            if column == "stock":
+                for config, delay in ((self.primary, 0), (self.standby, 500)):
+                    set_discovery_filter(config.access_interface, delay, config.instance)
         else:
             systemctl("restart", self.unit(self.primary), self.unit(self.standby))
             self._accel_ready(self.primary, "0")
@@ -315,7 +320,8 @@ class Pair:
         deadline = time.monotonic() + timeout
         while True:
             state = control_request(self.standby, {"command": "status"}).get("replicated_state") or {}
-            if state.get("sessions") == count and state.get("fresh"):
+            # Every session complete (addresses included), or its adoption would fall back to a PADT.
+            if state.get("sessions") == count and state.get("complete") == count and state.get("fresh"):
                 return
             if time.monotonic() > deadline:
                 raise SystemExit(
@@ -331,8 +337,6 @@ def round_(pair: Pair, names: list[str], column: str, gateway: str, window: floa
     pair.reset(column)
     systemctl("start", *[f"isplab-pppoe-client@{n}.service" for n in names])
     before = wait_up(names, 600, pair.primary_mac)
-    if column == "stock" and pair.server == "rp-pppoe":
-        systemctl("start", pair.unit(pair.standby))
     if column != "stock":
         pair.wait_replicated(len(names), 60)
     pinger = Pinger(names, gateway)

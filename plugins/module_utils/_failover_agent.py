@@ -14,7 +14,8 @@ upstream VIP). What the agent does:
   (netlink). The peer acknowledges each snapshot; the change-to-acknowledgement time is the
   replication lag, logged and kept in the status file.
 * While standby: keeps the newest snapshot in memory and on disk, answers no discovery
-  (accel-ppp PADO-delay -1, the rp-pppoe server stopped), and is ready to take over.
+  (accel-ppp PADO-delay -1; the rp-pppoe server running behind a tc filter that drops its
+  PADOs), and is ready to take over.
 * On becoming active (keepalived notify, or the VIP appearing): checks that the old active no
   longer serves (its agent's own report, and a PADI on the access link that its AC MAC must
   not answer), starts answering discovery, then adopts every replicated session into its own
@@ -123,8 +124,8 @@ SERVER_PROCESSES = {"accel-ppp": ("accel-pppd",), "rp-pppoe": ("pppoe-server",)}
 # The standby answers no discovery at all; the active at once.
 PADO_DELAY_STANDBY = "-1"
 PADO_DELAY_ACTIVE = "0"
-# Seconds a BNG must have been BACKUP before its rp-pppoe server is stopped (the first
-# election, with both BNGs starting as BACKUP, is over well within this).
+# Seconds a standby's rp-pppoe server may be missing before its agent starts it (behind the
+# discovery filter); it may be starting, or the unit restarting.
 STANDBY_GRACE = 10.0
 # Sessions that go away are replicated only once this has passed with the PPPoE server still
 # running: a dying server takes its sessions down one by one, and replicating those removals
@@ -818,6 +819,51 @@ def interface_running(name: str) -> bool:
     return bool(flags & IFF_UP and flags & IFF_RUNNING)
 
 
+def discovery_filter(interface: str, delay_ms: int) -> str:
+    """The `tc -batch` lines that make an rp-pppoe server on `interface` answer discovery late
+    (delay_ms > 0), never (-1), or at once (0: no lines). rp-pppoe has no PADO-delay: PADOs
+    (PPPoE discovery code 0x07) leave through a netem band, or are dropped; nothing else is
+    touched. The role pppoe_server writes the same filter (templates/discovery.tc.j2) for the
+    instances' configured delay, which its unit applies when it starts."""
+    if delay_ms == 0:
+        return ""
+    lines = [f"qdisc add dev {interface} root handle 1: prio bands 4 priomap 1 2 2 2 1 2 0 0 1 1 1 1 1 1 1 1"]
+    match = f"filter add dev {interface} parent 1: protocol 0x8863 prio 1 u32 match u8 0x07 0xff at 1"
+    if delay_ms > 0:
+        lines.append(f"qdisc add dev {interface} parent 1:4 handle 40: netem delay {delay_ms}ms")
+        lines.append(f"{match} flowid 1:4")
+    else:
+        lines.append(f"{match} action drop")
+    return "\n".join(lines) + "\n"
+
+
+def set_discovery_filter(interface: str, delay_ms: int, netns: str | None = None) -> None:
+    """Replace the discovery filter of `interface`, in this process's network namespace or `netns`."""
+    tc = ["ip", "netns", "exec", netns, "tc"] if netns else ["tc"]
+    subprocess.run(
+        [*tc, "qdisc", "del", "dev", interface, "root"], capture_output=True, check=False, timeout=30
+    )
+    batch = discovery_filter(interface, delay_ms)
+    if batch:
+        done = subprocess.run(
+            [*tc, "-batch", "-"], input=batch, capture_output=True, text=True, check=False, timeout=30
+        )
+        if done.returncode:
+            raise AgentError(f"tc cannot set the discovery filter of {interface}: {done.stderr.strip()}")
+
+
+def discovery_blocked(ipr, interface: str) -> bool | None:
+    """Whether `interface` has a discovery filter (the prio root qdisc 1: that it lives in),
+    read through netlink; None when the interface is not there."""
+    index = ipr.link_lookup(ifname=interface)
+    if not index:
+        return None
+    return any(
+        q.get_attr("TCA_KIND") == "prio" and q["handle"] == 0x10000 and q["parent"] == 0xFFFFFFFF
+        for q in ipr.get_qdiscs(index=index[0])
+    )
+
+
 def check_health(
     config: AgentConfig, role: str | None = None, server_running: bool | None = None
 ) -> tuple[bool, str, str | None]:
@@ -825,8 +871,9 @@ def check_health(
 
     accel-ppp must answer its CLI whatever the role (the PADO-delay it reports comes back for
     the agent to correct); the rp-pppoe server must run while this BNG is active (a standby's
-    is stopped on purpose). role None reads the agent's status file; server_running None
-    looks for the rp-pppoe server among the namespace's processes.
+    runs behind the discovery filter, and its agent starts it again when it is missing). role
+    None reads the agent's status file; server_running None looks for the rp-pppoe server
+    among the namespace's processes.
     """
     if not interface_running(config.access_interface):
         return False, f"access interface {config.access_interface} is down or has no carrier", None
@@ -849,7 +896,7 @@ def check_health(
         except (OSError, ValueError):
             role = "standby"
     if role != "active":
-        return True, "rp-pppoe standby (server stopped)", None
+        return True, "rp-pppoe standby (discovery filtered)", None
     if server_running is None:
         server_running = bool(find_processes(SERVER_PROCESSES["rp-pppoe"], _netns_inode()))
     if not server_running:
@@ -973,9 +1020,8 @@ class Agent:
         self.server_started_at = 0.0
         # systemctl start requests of the rp-pppoe server still waiting for systemd's answer.
         self.server_start_requests = 0
-        # When keepalived last made this BNG a standby: the rp-pppoe server is stopped only once
-        # the first election is surely over, so that the winner's server is not stopped first.
-        self.standby_since: float | None = None
+        # Since when a standby's rp-pppoe server has been missing (started again after STANDBY_GRACE).
+        self.server_missing_since: float | None = None
         self.ipr = None
         self.events = None
         self.fifo_fd: int | None = None
@@ -1014,7 +1060,6 @@ class Agent:
             self._resume_journal()
         else:
             self._journal(None)
-            self.standby_since = time.monotonic()
         self.healthy, self.health_reason, _ = check_health(config, self.role)
         self._write_track()
         signal.signal(signal.SIGTERM, lambda *_: self.stop_event.set())
@@ -1224,7 +1269,6 @@ class Agent:
             self.fence(f"lost the active role ({source})")
         elif state in ("BACKUP", "FAULT", "STOP") and previous != state:
             log.info("%s", source)
-            self.standby_since = time.monotonic()
 
     # -- replication: the receiving (standby) side ------------------------------------------------------
 
@@ -1658,6 +1702,9 @@ class Agent:
     # -- health: keepalived's track file and the discovery posture ---------------------------------------
 
     def _health_loop(self) -> None:
+        from pyroute2 import IPRoute
+
+        ipr = IPRoute() if self.config.server == "rp-pppoe" else None  # this thread's own socket
         while not self.stop_event.wait(self.config.health_interval):
             running = self.server_pid is not None if self.config.server == "rp-pppoe" else None
             healthy, reason, delay = check_health(self.config, self.role, running)
@@ -1669,17 +1716,38 @@ class Agent:
             self._write_track()
             if delay is not None and self.role in ("active", "standby"):
                 self._enforce_pado_delay(delay)
-            if (
-                self.config.server == "rp-pppoe"
-                and self.role == "standby"
-                and self.keepalived_state != "MASTER"
-                and self.standby_since is not None
-                and time.monotonic() - self.standby_since > STANDBY_GRACE
-                and self.server_pid is not None
-            ):
-                log.warning("the rp-pppoe server runs on this standby BNG: stopping it")
-                self._discovery(False)
-                self.standby_since = time.monotonic()
+            if ipr is not None and self.role in ("active", "standby"):
+                self._keep_rp_pppoe_posture(ipr)
+
+    def _keep_rp_pppoe_posture(self, ipr) -> None:
+        """The rp-pppoe server's discovery posture: the active's filter gone (a reload of the
+        server's unit puts its configured filter back), the standby's in place, and the
+        standby's server running behind it, ready to answer the moment the filter goes."""
+        try:
+            blocked = discovery_blocked(ipr, self.config.access_interface)
+        except Exception as exc:  # netlink hiccup: look again at the next check
+            log.warning("cannot read the discovery filter of %s: %s", self.config.access_interface, exc)
+            return
+        active = self.role == "active"
+        if blocked is not None and blocked == active:
+            log.warning(
+                "the discovery filter of %s is %s on this %s BNG: %s it",
+                self.config.access_interface,
+                "in place" if blocked else "missing",
+                self.role,
+                "removing" if blocked else "putting back",
+            )
+            self._set_filter(answer=active)
+        if active or self.keepalived_state == "MASTER" or self.server_pid is not None:
+            self.server_missing_since = None
+            return
+        now = time.monotonic()
+        if self.server_missing_since is None:
+            self.server_missing_since = now
+        elif now - self.server_missing_since > STANDBY_GRACE and self.server_start_requests == 0:
+            log.warning("the standby's rp-pppoe server is not running: starting it (behind its filter)")
+            self.server_missing_since = now
+            self._start_server()
 
     def _server_watch_loop(self) -> None:
         """Notice the PPPoE server's death at once (a pidfd), not at the next health check."""
@@ -1742,7 +1810,9 @@ class Agent:
             log.warning("cannot set accel-ppp's PADO-delay to %s: %s", wanted, exc)
 
     def _discovery(self, answer: bool) -> None:
-        """Start or stop answering discovery: accel-ppp's PADO-delay, the rp-pppoe server's unit."""
+        """Start or stop answering discovery: accel-ppp's PADO-delay; for the rp-pppoe server,
+        which keeps running on the standby, the discovery filter on the access interface (and
+        its unit started, should it not run)."""
         if self.config.server == "accel-ppp":
             cli = self._cli()
             wanted = PADO_DELAY_ACTIVE if answer else PADO_DELAY_STANDBY
@@ -1751,12 +1821,26 @@ class Agent:
             except AccelPppError as exc:
                 log.warning("cannot set accel-ppp's PADO-delay to %s: %s", wanted, exc)
             return
-        action = "start" if answer else "stop"
-        if answer:
-            self.server_started_at = time.monotonic()
-            self.server_start_requests += 1
+        # The filter first, before any PADT goes out: a client that redials must get its PADO.
+        self._set_filter(answer)
+        if answer and self.server_pid is None and self.server_start_requests == 0:
+            log.info("the rp-pppoe server is not running: starting it")
+            self._start_server()
+
+    def _set_filter(self, answer: bool) -> None:
+        try:
+            set_discovery_filter(self.config.access_interface, 0 if answer else -1)
+            log.info(
+                "discovery on %s: %s", self.config.access_interface, "answered" if answer else "filtered"
+            )
+        except (AgentError, OSError, subprocess.TimeoutExpired) as exc:
+            log.error("%s", exc)
+
+    def _start_server(self) -> None:
+        self.server_started_at = time.monotonic()
+        self.server_start_requests += 1
         # In a thread: starting a process is slow on a busy host, and the adoption must not wait.
-        threading.Thread(target=self._server_unit, args=(action,), daemon=True).start()
+        threading.Thread(target=self._server_unit, args=("start",), daemon=True).start()
 
     def _server_unit(self, action: str) -> None:
         try:
@@ -2307,6 +2391,9 @@ class Agent:
         if self.config.server == "accel-ppp":
             with contextlib.suppress(AccelPppError):
                 self._cli().terminate(all_sessions=True, mode="hard")
+        else:
+            # Its sessions' pppd go with the unit; `rejoin` starts it again, behind the filter.
+            threading.Thread(target=self._server_unit, args=("stop",), daemon=True).start()
         self._journal(None)
         log.warning("fenced (%s): access link %s down until `rejoin`", why, self.config.access_interface)
         self._write_status()
@@ -2339,6 +2426,9 @@ class Agent:
             except AccelPppError as exc:
                 raise AgentError(f"accel-ppp must answer before rejoining: {exc}") from None
         else:
+            # No session of this BNG may outlive the rejoin: the server goes (with its sessions'
+            # pppd) and comes back behind the discovery filter once the access link is up.
+            self._systemctl("stop", self.config.server_unit)
             self._wait_server_stopped()
         for name in self._macvlans():
             if not any(a.device == name for a in self.adopted.values()):
@@ -2346,6 +2436,8 @@ class Agent:
                     self.ipr.link("del", index=self.ipr.link_lookup(ifname=name)[0])
         self._set_link(self.config.access_interface, True)
         self.role = "standby"
+        if self.config.server == "rp-pppoe":
+            self._start_server()  # its unit puts the filter back first (pado_delay -1)
         self.healthy, self.health_reason, _ = check_health(self.config, self.role)
         self._write_track()
         log.info("rejoined as standby (access link %s up)", self.config.access_interface)
@@ -2482,6 +2574,8 @@ class Agent:
                 "from": stored.snapshot.instance,
                 "sequence": stored.snapshot.sequence,
                 "sessions": len(stored.snapshot.sessions),
+                # Those with everything an adoption needs (the rest would get a PADT).
+                "complete": sum(1 for s in stored.snapshot.sessions if s.ipv4 and s.gateway),
                 "age": round(stored.age(now), 3),
                 "fresh": stored.age(now) <= self.config.state_max_age,
             }

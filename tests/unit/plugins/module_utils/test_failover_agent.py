@@ -22,6 +22,8 @@ from ansible_collections.isplab.bng.plugins.module_utils._failover_agent import 
     config_from_dict,
     config_path,
     control_request,
+    discovery_blocked,
+    discovery_filter,
     dump_links,
     exchange,
     fd_name,
@@ -35,6 +37,7 @@ from ansible_collections.isplab.bng.plugins.module_utils._failover_agent import 
     parse_rp_pppoe_argv,
     plan_takeover,
     rp_pppoe_session,
+    set_discovery_filter,
     stored_channels,
 )
 from ansible_collections.isplab.bng.plugins.module_utils._failover_agent import (
@@ -603,7 +606,7 @@ def test_rp_pppoe_health_depends_on_the_role(tmp_path):
     cfg = config(
         tmp_path, access_interface="lo", server="rp-pppoe", server_unit="isplab-pppoe-server@bng2.service"
     )
-    assert agent_check_health(cfg, "standby") == (True, "rp-pppoe standby (server stopped)", None)
+    assert agent_check_health(cfg, "standby") == (True, "rp-pppoe standby (discovery filtered)", None)
     assert agent_check_health(cfg, "active") == (
         False,
         "the rp-pppoe server is not running on the active BNG",
@@ -762,3 +765,146 @@ def test_a_start_request_still_in_flight_counts_as_starting(tmp_path, monkeypatc
     finally:
         os.close(agent.wake_read)
         os.close(agent.wake_write)
+
+
+# --- the rp-pppoe server's discovery posture ------------------------------------------------------
+
+
+def _pppoe_server_filter(delay: int) -> str:
+    """The role pppoe_server's discovery.tc for one instance, without its comment lines."""
+    from pathlib import Path
+
+    from jinja2 import Environment
+
+    root = Path(__file__).resolve().parents[4]
+    template = (root / "roles/pppoe_server/templates/discovery.tc.j2").read_text()
+    env = Environment(keep_trailing_newline=True, trim_blocks=True, lstrip_blocks=True)
+    env.filters["comment"] = lambda text: ""
+    text = env.from_string(template).render(
+        ansible_managed="", item=[{"namespace": "bng2", "interfaces": ["access"], "pado_delay": delay}]
+    )
+    return "".join(line + "\n" for line in text.splitlines() if line and not line.startswith("#"))
+
+
+@pytest.mark.parametrize("delay", [-1, 0, 500])
+def test_the_agents_discovery_filter_is_the_one_the_server_role_writes(delay):
+    # The agent removes and puts back the filter that the server's unit applies at start: the two
+    # must be the same filter, or a reload would leave a posture the agent does not recognise.
+    assert discovery_filter("access", delay) == _pppoe_server_filter(delay)
+    assert ("action drop" in discovery_filter("access", delay)) is (delay < 0)
+
+
+def test_setting_the_discovery_filter_runs_tc(monkeypatch):
+    calls = []
+
+    def run(argv, **kwargs):
+        calls.append((argv, kwargs.get("input")))
+        failing = argv[-2:] == ["-batch", "-"] and "drop" in kwargs["input"] and len(calls) > 2
+        return subprocess.CompletedProcess(argv, 2 if failing else 0, stdout="", stderr="RTNETLINK: no prio")
+
+    monkeypatch.setattr("subprocess.run", run)
+    set_discovery_filter("access", 0)
+    assert calls == [(["tc", "qdisc", "del", "dev", "access", "root"], None)]
+    calls.clear()
+    set_discovery_filter("access", 500, netns="bng2")
+    assert calls[0][0] == ["ip", "netns", "exec", "bng2", "tc", "qdisc", "del", "dev", "access", "root"]
+    assert calls[1] == (["ip", "netns", "exec", "bng2", "tc", "-batch", "-"], discovery_filter("access", 500))
+    calls.clear()
+    set_discovery_filter("access", -1)
+    with pytest.raises(AgentError, match="tc cannot set the discovery filter of access: RTNETLINK: no prio"):
+        set_discovery_filter("access", -1)
+
+
+class _Qdiscs:
+    """A netlink socket that knows one interface and its qdiscs."""
+
+    def __init__(self, qdiscs):
+        self.qdiscs = qdiscs
+
+    def link_lookup(self, ifname):
+        return [7] if ifname == "access" else []
+
+    def get_qdiscs(self, index):
+        assert index == 7
+        return [_Qdisc(*q) for q in self.qdiscs]
+
+
+class _Qdisc(dict):
+    def __init__(self, kind, handle, parent):
+        super().__init__(handle=handle, parent=parent)
+        self.kind = kind
+
+    def get_attr(self, name):
+        return self.kind if name == "TCA_KIND" else None
+
+
+def test_the_discovery_filter_is_read_from_netlink():
+    assert discovery_blocked(_Qdiscs([("prio", 0x10000, 0xFFFFFFFF), ("netem", 0x400000, 0x10004)]), "access")
+    assert not discovery_blocked(_Qdiscs([("noqueue", 0, 0xFFFFFFFF)]), "access")
+    # A prio qdisc that is not the filter's (another handle, or not at the root) is not the filter.
+    assert not discovery_blocked(
+        _Qdiscs([("prio", 0x20000, 0xFFFFFFFF), ("prio", 0x10000, 0x20001)]), "access"
+    )
+    assert discovery_blocked(_Qdiscs([]), "missing0") is None
+
+
+@pytest.fixture
+def rp_pppoe_agent(tmp_path, monkeypatch):
+    agent = Agent(config(tmp_path, server="rp-pppoe", server_unit="isplab-pppoe-server@bng2.service"))
+    done = []
+    monkeypatch.setattr(agent, "_set_filter", lambda answer: done.append(("filter", answer)))
+    monkeypatch.setattr(agent, "_start_server", lambda: done.append(("start",)))
+    agent.done = done
+    yield agent
+    os.close(agent.wake_read)
+    os.close(agent.wake_write)
+
+
+def test_taking_over_removes_the_filter_and_starts_only_a_missing_server(rp_pppoe_agent):
+    agent = rp_pppoe_agent
+    agent.server_pid = 4242
+    agent._discovery(True)
+    assert agent.done == [("filter", True)]
+    agent.done.clear()
+    agent.server_pid = None
+    agent._discovery(True)
+    assert agent.done == [("filter", True), ("start",)]
+    agent.done.clear()
+    agent.server_start_requests = 1  # a start already on its way
+    agent._discovery(True)
+    assert agent.done == [("filter", True)]
+    agent.done.clear()
+    agent._discovery(False)
+    assert agent.done == [("filter", False)]
+
+
+def test_the_health_check_keeps_the_posture(rp_pppoe_agent, monkeypatch):
+    agent = rp_pppoe_agent
+    clock = [100.0]
+    monkeypatch.setattr("time.monotonic", lambda: clock[0])
+    filtered = _Qdiscs([("prio", 0x10000, 0xFFFFFFFF)])
+    open_ = _Qdiscs([("noqueue", 0, 0xFFFFFFFF)])
+    # The active's filter came back (its unit reloaded): removed; the standby's went: put back.
+    agent.role = "active"
+    agent._keep_rp_pppoe_posture(filtered)
+    agent._keep_rp_pppoe_posture(open_)
+    agent.role, agent.server_pid = "standby", 4242
+    agent._keep_rp_pppoe_posture(open_)
+    agent._keep_rp_pppoe_posture(filtered)
+    assert agent.done == [("filter", True), ("filter", False)]
+    agent.done.clear()
+    # The standby's server missing: started again once it has been missing for STANDBY_GRACE.
+    agent.server_pid = None
+    agent._keep_rp_pppoe_posture(filtered)
+    clock[0] += 5
+    agent._keep_rp_pppoe_posture(filtered)
+    assert agent.done == []
+    clock[0] += 6
+    agent._keep_rp_pppoe_posture(filtered)
+    assert agent.done == [("start",)]
+    # Not while keepalived already made it MASTER (the takeover starts what it needs).
+    agent.done.clear()
+    agent.keepalived_state = "MASTER"
+    clock[0] += 60
+    agent._keep_rp_pppoe_posture(filtered)
+    assert agent.done == []

@@ -17,8 +17,9 @@ killed (SIGKILL, every process of its unit), and the run waits until every subsc
 again. Columns:
 
   stock      no failover: keepalived and the agents stopped, the standby's server answering
-             discovery late (accel-ppp PADO-delay 500; rp-pppoe: started once every subscriber
-             is on bng1); subscribers notice through their own LCP echoes and redial
+             discovery late (accel-ppp PADO-delay 500; rp-pppoe: a discovery filter that delays
+             its PADOs 500 ms, as in the role pppoe_server's stock pair); subscribers notice
+             through their own LCP echoes and redial
   stage one  the failover with takeover padt: the standby sends a PADT for every replicated
              session on the dead primary's behalf; subscribers redial at once
   stage two  the failover with takeover hitless: the standby adopts every session

@@ -120,6 +120,7 @@ ARPHRD_PPP = 512
 IFF_UP = 0x1
 IFF_RUNNING = 0x40
 SIOCGIFFLAGS = 0x8913
+SIOCGIFHWADDR = 0x8927
 SERVER_PROCESSES = {"accel-ppp": ("accel-pppd",), "rp-pppoe": ("pppoe-server",)}
 # The standby answers no discovery at all; the active at once.
 PADO_DELAY_STANDBY = "-1"
@@ -134,6 +135,8 @@ REMOVAL_HOLD = 1.0
 # Seconds an rp-pppoe server that the agent started may take to show up before the active BNG
 # counts as unhealthy: starting a unit on a busy host under emulation has taken 25 s.
 SERVER_START_GRACE = 60.0
+# Seconds a rejoining BNG waits for its accel-ppp, started again, to answer its CLI.
+ACCEL_PPP_START_TIMEOUT = 60.0
 # Seconds systemctl may wait for systemd's answer (its own default is 25).
 SYSTEMCTL_TIMEOUT = 90
 # systemd's file descriptor store keeps at most this many names' worth per unit (see the unit).
@@ -215,6 +218,8 @@ class AgentConfig:
     track_file = _path_in("instance_run_dir", "track")
     fifo = _path_in("instance_run_dir", "keepalived.fifo")
     journal_file = _path_in("instance_run_dir", "takeover.json")
+    # Present while the BNG is fenced: an agent that restarts stays fenced until `rejoin`.
+    fenced_file = _path_in("instance_run_dir", "fenced")
     state_file = _path_in("instance_state_dir", "replicated-state.json")
     pppd_records_dir = _path_in("run_dir", PPPD_RECORDS)
 
@@ -808,15 +813,32 @@ def find_processes(names: Iterable[str], netns_inode: int, proc: str = "/proc") 
     return sorted(found)
 
 
-def interface_running(name: str) -> bool:
-    """Whether the interface is up and has carrier (SIOCGIFFLAGS: IFF_UP and IFF_RUNNING)."""
+def _interface_flags(name: str) -> int:
+    """The interface's flags (SIOCGIFFLAGS), 0 when there is no such interface."""
     with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as sock:
         try:
             result = fcntl.ioctl(sock.fileno(), SIOCGIFFLAGS, struct.pack("16sH14x", name.encode()[:15], 0))
         except OSError:
-            return False
-    flags = struct.unpack("16sH14x", result)[1]
+            return 0
+    return struct.unpack("16sH14x", result)[1]
+
+
+def interface_mac(name: str) -> str:
+    """The interface's MAC (SIOCGIFHWADDR: the caller's namespace, which /sys may not show)."""
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as sock:
+        result = fcntl.ioctl(sock.fileno(), SIOCGIFHWADDR, struct.pack("16s16x", name.encode()[:15]))
+    return ":".join(f"{b:02x}" for b in result[18:24])
+
+
+def interface_running(name: str) -> bool:
+    """Whether the interface is up and has carrier (IFF_UP and IFF_RUNNING)."""
+    flags = _interface_flags(name)
     return bool(flags & IFF_UP and flags & IFF_RUNNING)
+
+
+def interface_up(name: str) -> bool:
+    """Whether the interface is set up (IFF_UP), carrier or not."""
+    return bool(_interface_flags(name) & IFF_UP)
 
 
 def discovery_filter(interface: str, delay_ms: int) -> str:
@@ -1046,7 +1068,12 @@ class Agent:
         self._load_stored_state()
         self._reclaim()
         self._open_listeners()
-        self.role = "active" if self._holds_vip() else "standby"
+        self._quiet_ipv6(config.access_interface)
+        if os.path.exists(config.fenced_file):
+            self.role = "fenced"
+            self._set_link(config.access_interface, False)
+        else:
+            self.role = "active" if self._holds_vip() else "standby"
         log.info(
             "agent %s started (%s, takeover %s, access %s %s): %s",
             config.instance,
@@ -1054,12 +1081,20 @@ class Agent:
             config.takeover,
             config.access_interface,
             self.own_mac,
-            "holding the VIP: resuming as active" if self.role == "active" else "standby",
+            {
+                "active": "holding the VIP: resuming as active",
+                "fenced": "fenced before the restart: access link down until `rejoin`",
+            }.get(self.role, "standby"),
         )
         if self.role == "active":
             self._resume_journal()
         else:
             self._journal(None)
+        if config.server == "accel-ppp" and not config.server_unit:
+            log.warning(
+                "no server_unit for accel-ppp: a fence cannot stop accel-pppd, and one that systemd "
+                "restarts brings the access link up (this agent puts it down again)"
+            )
         self.healthy, self.health_reason, _ = check_health(config, self.role)
         self._write_track()
         signal.signal(signal.SIGTERM, lambda *_: self.stop_event.set())
@@ -1234,9 +1269,10 @@ class Agent:
             event = msg.get("event")
             if event in ("RTM_NEWLINK", "RTM_DELLINK"):
                 name = msg.get_attr("IFLA_IFNAME") or ""
-                if name.startswith("ppp") or (
-                    name == self.config.access_interface and event == "RTM_NEWLINK"
-                ):
+                access = name == self.config.access_interface and event == "RTM_NEWLINK"
+                if access and self.role == "fenced" and msg.get("flags", 0) & IFF_UP:
+                    self._keep_fenced()
+                if name.startswith("ppp") or access:
                     self.poke.set()
             elif event in ("RTM_NEWADDR", "RTM_DELADDR"):
                 address = msg.get_attr("IFA_LOCAL") or msg.get_attr("IFA_ADDRESS")
@@ -1718,6 +1754,8 @@ class Agent:
                 self._enforce_pado_delay(delay)
             if ipr is not None and self.role in ("active", "standby"):
                 self._keep_rp_pppoe_posture(ipr)
+            if self.role == "fenced" and interface_up(self.config.access_interface):
+                self.call_soon(self._keep_fenced)  # should a netlink event have been missed
 
     def _keep_rp_pppoe_posture(self, ipr) -> None:
         """The rp-pppoe server's discovery posture: the active's filter gone (a reload of the
@@ -2379,9 +2417,17 @@ class Agent:
     # -- fencing, rejoin, release --------------------------------------------------------------------------
 
     def fence(self, why: str) -> None:
-        """Stop serving at once: access link down first, then drop every session held here."""
+        """Stop serving at once: access link down first, then drop every session held here.
+
+        The peer serves from this BNG's MAC now (its adopted sessions), so nothing here may
+        send from it until `rejoin`: the PPPoE server's unit is stopped (a server that systemd
+        restarted would answer discovery, and accel-pppd brings its interfaces up), and the
+        access link is kept down, across restarts of this agent too.
+        """
         self.role = "fenced"
         self._write_track()
+        with contextlib.suppress(OSError):
+            _atomic_write(self.config.fenced_file, why.encode() + b"\n", 0o644, sync=False)
         self._set_link(self.config.access_interface, False)
         for adopted in list(self.adopted.values()):
             self._drop(adopted, "fenced", padt=False)
@@ -2391,12 +2437,23 @@ class Agent:
         if self.config.server == "accel-ppp":
             with contextlib.suppress(AccelPppError):
                 self._cli().terminate(all_sessions=True, mode="hard")
-        else:
-            # Its sessions' pppd go with the unit; `rejoin` starts it again, behind the filter.
+        if self.config.server_unit:
+            # Its sessions go with the unit; `rejoin` starts it again, answering no discovery.
             threading.Thread(target=self._server_unit, args=("stop",), daemon=True).start()
         self._journal(None)
         log.warning("fenced (%s): access link %s down until `rejoin`", why, self.config.access_interface)
         self._write_status()
+
+    def _keep_fenced(self) -> None:
+        """Something brought a fenced BNG's access link up (accel-pppd does when it starts):
+        down again, before it sends from the MAC the peer's adopted sessions use."""
+        if self.role != "fenced" or not interface_up(self.config.access_interface):
+            return
+        log.warning(
+            "access link %s came up while this BNG is fenced: putting it down (`rejoin` brings it up)",
+            self.config.access_interface,
+        )
+        self._set_link(self.config.access_interface, False)
 
     def _macvlans(self) -> list[str]:
         return [
@@ -2417,15 +2474,14 @@ class Agent:
         """Come back as standby: no session left here, discovery off, then the access link up."""
         if self.role == "active":
             raise AgentError("this BNG is active: it cannot rejoin as standby (release it first)")
-        self._discovery(False)
         if self.config.server == "accel-ppp":
-            try:
-                cli = self._cli()
-                if cli.show_sessions(["sid"]):
-                    cli.terminate(all_sessions=True, mode="hard")
-            except AccelPppError as exc:
-                raise AgentError(f"accel-ppp must answer before rejoining: {exc}") from None
+            # accel-pppd brings the access link up when it starts: it must answer no discovery
+            # (PADO-delay -1) and hold no session before this agent stops keeping the link down.
+            if self.config.server_unit:
+                self._systemctl("start", self.config.server_unit)
+            self._accel_ppp_standby(time.monotonic() + ACCEL_PPP_START_TIMEOUT)
         else:
+            self._discovery(False)
             # No session of this BNG may outlive the rejoin: the server goes (with its sessions'
             # pppd) and comes back behind the discovery filter once the access link is up.
             self._systemctl("stop", self.config.server_unit)
@@ -2436,6 +2492,8 @@ class Agent:
                     self.ipr.link("del", index=self.ipr.link_lookup(ifname=name)[0])
         self._set_link(self.config.access_interface, True)
         self.role = "standby"
+        with contextlib.suppress(FileNotFoundError):
+            os.unlink(self.config.fenced_file)
         if self.config.server == "rp-pppoe":
             self._start_server()  # its unit puts the filter back first (pado_delay -1)
         self.healthy, self.health_reason, _ = check_health(self.config, self.role)
@@ -2443,6 +2501,20 @@ class Agent:
         log.info("rejoined as standby (access link %s up)", self.config.access_interface)
         self._write_status()
         return self.status()
+
+    def _accel_ppp_standby(self, deadline: float) -> None:
+        """Wait until accel-ppp answers its CLI, then: no discovery answered, no session held."""
+        while True:
+            try:
+                cli = self._cli()
+                cli.pppoe_set("PADO-delay", PADO_DELAY_STANDBY)
+                if cli.show_sessions(["sid"]):
+                    cli.terminate(all_sessions=True, mode="hard")
+                return
+            except AccelPppError as exc:
+                if time.monotonic() > deadline:
+                    raise AgentError(f"accel-ppp must answer before rejoining: {exc}") from None
+            time.sleep(0.5)
 
     def _wait_server_stopped(self) -> None:
         deadline = time.monotonic() + 15
@@ -2713,7 +2785,29 @@ USAGE = """usage: isplab-bng-failover COMMAND INSTANCE [ARGS]
   rejoin INSTANCE          come back as standby after a failover or release
   rehome INSTANCE [RATE]   move every adopted session into the PPPoE server, RATE PADTs per second
   mode INSTANCE MODE       takeover mode until the agent restarts: hitless or padt
+  probe INSTANCE [SECONDS] send a PADI on the access link (run it in the BNG's namespace) and
+                           say whether the peer BNG (peer_ac_mac) answered with a PADO (JSON)
 INSTANCE is a name (configuration in /etc/isplab/bng_failover/NAME.json) or a file path."""
+
+
+def probe_peer(config: AgentConfig, timeout: float) -> dict:
+    """Whether the peer BNG answers discovery: one PADI from this BNG's access MAC, the PADOs
+    that come back from the peer's AC MAC within `timeout` seconds."""
+    if not config.peer_ac_mac:
+        raise AgentError(f"{config.instance}: peer_ac_mac is not set: there is no peer MAC to probe for")
+    if not 0 < timeout <= 60:
+        raise AgentError(f"probe: the timeout must be from 0 to 60 seconds, got {timeout}")
+    try:
+        own_mac = interface_mac(config.access_interface)
+        answered = probe_for_pado(config.access_interface, own_mac, {config.peer_ac_mac}, timeout)
+    except (OSError, AdoptError) as exc:
+        raise AgentError(f"probe on {config.access_interface}: {exc}") from None
+    return {
+        "interface": config.access_interface,
+        "peer_ac_mac": config.peer_ac_mac,
+        "timeout": timeout,
+        "peer_answers_discovery": bool(answered),
+    }
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -2734,6 +2828,9 @@ def main(argv: list[str] | None = None) -> int:
             healthy, reason, _ = check_health(config)
             print(reason)
             return 0 if healthy else 1
+        if command == "probe":
+            print(json.dumps(probe_peer(config, float(rest[0]) if rest else 1.0), indent=1))
+            return 0
         if command == "run":
             logging.basicConfig(level=logging.INFO, stream=sys.stderr, format="%(levelname)s %(message)s")
             return Agent(config).run()

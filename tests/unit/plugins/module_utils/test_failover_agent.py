@@ -8,11 +8,15 @@ from __future__ import annotations
 import json
 import os
 import socket
+import struct
 import subprocess
 import threading
+import time
 
 import pytest
 
+from ansible_collections.isplab.bng.plugins.module_utils import _failover_agent as failover_agent
+from ansible_collections.isplab.bng.plugins.module_utils._accel_ppp_cli import run_in_netns
 from ansible_collections.isplab.bng.plugins.module_utils._accel_ppp_parsers import parse_sessions
 from ansible_collections.isplab.bng.plugins.module_utils._failover_agent import (
     Agent,
@@ -36,6 +40,7 @@ from ansible_collections.isplab.bng.plugins.module_utils._failover_agent import 
     parse_pppd_record,
     parse_rp_pppoe_argv,
     plan_takeover,
+    probe_peer,
     rp_pppoe_session,
     set_discovery_filter,
     stored_channels,
@@ -54,6 +59,7 @@ from ansible_collections.isplab.bng.plugins.module_utils._failover_state import 
     encode_stored,
     session_from_fields,
 )
+from ansible_collections.isplab.bng.plugins.module_utils._pppoe_adopt import parse_discovery
 from ansible_collections.isplab.bng.plugins.module_utils._pppoe_kernel import parse_proc_net_pppoe
 from ansible_collections.isplab.bng.tests.unit.plugins.module_utils.fake_accel_ppp import BngEmulator
 
@@ -911,3 +917,159 @@ def test_the_health_check_keeps_the_posture(rp_pppoe_agent, monkeypatch):
     clock[0] += 60
     agent._keep_rp_pppoe_posture(filtered)
     assert agent.done == []
+
+
+# --- the fence and the rejoin with accel-ppp ----------------------------------------------------------
+
+
+@pytest.fixture
+def accel_ppp_agent(tmp_path, fake_cli, monkeypatch):
+    """bng1's agent on an accel-ppp (the fake CLI, 30 sessions) run by its systemd unit; links
+    and systemctl are recorded instead of done."""
+    emulator = BngEmulator()
+    server = fake_cli(emulator)
+    agent = Agent(
+        config(
+            tmp_path,
+            instance="bng1",
+            accel_ppp_host=server.host,
+            accel_ppp_port=server.port,
+            server_unit="isplab-accel-ppp@bng1.service",
+        )
+    )
+    os.makedirs(agent.config.instance_run_dir)
+    done = []
+    link = {"up": True}
+
+    def set_link(name, up):
+        done.append(("link", name, up))
+        link["up"] = up
+
+    monkeypatch.setattr(agent, "_set_link", set_link)
+    monkeypatch.setattr(agent, "_macvlans", lambda: [])
+    monkeypatch.setattr(agent, "_systemctl", lambda action, unit: done.append((action, unit)))
+    monkeypatch.setattr(failover_agent, "interface_up", lambda name: link["up"])
+    agent.done, agent.emulator, agent.link = done, emulator, link
+    yield agent
+    os.close(agent.wake_read)
+    os.close(agent.wake_write)
+
+
+def _wait_for(predicate, seconds: float = 5.0) -> None:
+    deadline = time.monotonic() + seconds
+    while not predicate() and time.monotonic() < deadline:
+        time.sleep(0.01)
+
+
+def test_a_fence_stops_accel_ppp_and_keeps_the_access_link_down(accel_ppp_agent):
+    agent = accel_ppp_agent
+    agent.role = "active"
+    agent.fence("the PPPoE server died")
+    _wait_for(lambda: ("stop", "isplab-accel-ppp@bng1.service") in agent.done)  # a thread stops it
+    assert agent.role == "fenced"
+    assert agent.done[0] == ("link", "access", False)
+    assert ("stop", "isplab-accel-ppp@bng1.service") in agent.done
+    assert agent.emulator.settings["PADO-delay"] == "-1"
+    assert len(agent.emulator.terminated) == 30 and {m for _, m in agent.emulator.terminated} == {"hard"}
+    with open(agent.config.fenced_file) as handle:  # read by an agent that restarts
+        assert handle.read() == "the PPPoE server died\n"
+    # accel-pppd, restarted (by systemd, before the stop), brings the link up: down it goes.
+    agent.done.clear()
+    agent.link["up"] = True
+    agent._keep_fenced()
+    assert agent.done == [("link", "access", False)]
+    # Down already, or a BNG that is not fenced: nothing to do.
+    agent.done.clear()
+    agent._keep_fenced()
+    agent.role, agent.link["up"] = "standby", True
+    agent._keep_fenced()
+    assert agent.done == []
+
+
+def test_rejoin_starts_accel_ppp_answering_no_discovery_then_brings_the_link_up(accel_ppp_agent):
+    agent = accel_ppp_agent
+    agent.fence("lost the active role")
+    _wait_for(lambda: ("stop", "isplab-accel-ppp@bng1.service") in agent.done)
+    # The restarted accel-ppp has its configuration's delay and, say, a session already.
+    agent.emulator.settings["PADO-delay"] = "0"
+    agent.emulator.terminated.clear()
+    agent.done.clear()
+    status = agent.rejoin()
+    assert status["role"] == "standby"
+    assert agent.done == [("start", "isplab-accel-ppp@bng1.service"), ("link", "access", True)]
+    assert agent.emulator.settings["PADO-delay"] == "-1"
+    assert agent.emulator.terminated  # what it held went before the link came up
+    assert not os.path.exists(agent.config.fenced_file)
+
+
+def test_rejoin_fails_and_stays_fenced_while_accel_ppp_does_not_answer(tmp_path, closed_port, monkeypatch):
+    agent = Agent(
+        config(
+            tmp_path,
+            accel_ppp_port=closed_port,
+            accel_ppp_timeout=0.2,
+            server_unit="isplab-accel-ppp@bng2.service",
+        )
+    )
+    done = []
+    monkeypatch.setattr(agent, "_set_link", lambda name, up: done.append(("link", name, up)))
+    monkeypatch.setattr(agent, "_systemctl", lambda action, unit: done.append((action, unit)))
+    monkeypatch.setattr(failover_agent, "ACCEL_PPP_START_TIMEOUT", 0.3)
+    agent.role = "fenced"
+    try:
+        with pytest.raises(AgentError, match=r"accel-ppp must answer before rejoining: .*cannot connect"):
+            agent.rejoin()
+        assert agent.role == "fenced"
+        assert done == [("start", "isplab-accel-ppp@bng2.service")]  # the link stayed down
+    finally:
+        os.close(agent.wake_read)
+        os.close(agent.wake_write)
+
+
+def test_probe_the_peer_with_a_real_padi(scratch_netns, netns_ip):
+    """A veth pair in a scratch namespace: the probe's PADI goes out of `access`; at the other
+    end a peer answers with a PADO from its AC MAC, or nobody does."""
+    netns_ip("-n", scratch_netns, "link", "add", "access", "type", "veth", "peer", "name", "peer0")
+    netns_ip("-n", scratch_netns, "link", "set", "access", "address", "02:00:00:00:0b:02", "up")
+    netns_ip("-n", scratch_netns, "link", "set", "peer0", "up")
+    cfg = config(peer_ac_mac="02:00:00:00:0b:01")
+    peer = run_in_netns(scratch_netns, lambda: _discovery_socket("peer0"))
+
+    def answer(ac_mac: str) -> None:
+        padi = parse_discovery(peer.recv(2048))
+        tags = struct.pack("!HH", 0x0103, len(padi["tags"][0x0103])) + padi["tags"][0x0103]
+        pado = (
+            bytes.fromhex(padi["source"].replace(":", ""))
+            + bytes.fromhex(ac_mac.replace(":", ""))
+            + struct.pack("!HBBHH", 0x8863, 0x11, 0x07, 0, len(tags))
+            + tags
+        )
+        peer.send(pado)
+
+    try:
+        for ac_mac, answers in (("02:00:00:00:0b:01", True), ("02:00:00:00:0b:09", False)):
+            responder = threading.Thread(target=answer, args=(ac_mac,))
+            responder.start()
+            result = run_in_netns(scratch_netns, lambda: probe_peer(cfg, 1.0))
+            responder.join(5)
+            assert result == {
+                "interface": "access",
+                "peer_ac_mac": "02:00:00:00:0b:01",
+                "timeout": 1.0,
+                "peer_answers_discovery": answers,
+            }
+    finally:
+        peer.close()
+    with pytest.raises(AgentError, match="peer_ac_mac is not set"):
+        probe_peer(config(), 1.0)
+    with pytest.raises(AgentError, match="from 0 to 60 seconds, got 0"):
+        probe_peer(cfg, 0)
+    with pytest.raises(AgentError, match="probe on nonexistent0"):
+        probe_peer(config(peer_ac_mac="02:00:00:00:0b:01", access_interface="nonexistent0"), 1.0)
+
+
+def _discovery_socket(interface: str) -> socket.socket:
+    sock = socket.socket(socket.AF_PACKET, socket.SOCK_RAW, socket.htons(0x8863))
+    sock.bind((interface, 0))
+    sock.settimeout(5)
+    return sock

@@ -744,6 +744,7 @@ class Adopted:
     heard: bool = False
     next_echo: float = 0.0
     next_ra: float = 0.0
+    ra_error: str | None = None
     peer_magic: int | None = None
 
     @classmethod
@@ -2269,7 +2270,12 @@ class Agent:
             )
             send_router_advertisement(adopted.channel.ifname, session.ipv6_local_ll, packet)
         except (AdoptError, FrameError, ValueError) as exc:
-            log.debug("RA for %s: %s", session.name, exc)
+            # Once per session and error: the client's IPv6 default route expires without RAs.
+            if str(exc) != adopted.ra_error:
+                log.warning("router advertisement for %s: %s", session.name, exc)
+            adopted.ra_error = str(exc)
+        else:
+            adopted.ra_error = None
 
     def _drop(self, adopted: Adopted, why: str, padt: bool) -> None:
         """End an adopted session: optionally LCP Terminate-Request and PADT first, then close it."""

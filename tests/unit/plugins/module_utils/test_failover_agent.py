@@ -1073,3 +1073,31 @@ def _discovery_socket(interface: str) -> socket.socket:
     sock.bind((interface, 0))
     sock.settimeout(5)
     return sock
+
+
+def test_a_router_advertisement_that_fails_is_logged_once_per_error(standby, monkeypatch, caplog):
+    sent = []
+
+    def send(ifname, source, packet):
+        sent.append((ifname, source))
+        if len(sent) < 3:
+            raise failover_agent.AdoptError(
+                f"router advertisement on {ifname}: Cannot assign requested address"
+            )
+
+    monkeypatch.setattr(failover_agent, "send_router_advertisement", send)
+    adopted = failover_agent.Adopted.start(
+        session(3, ipv6_prefix="2001:db8:110:3::/64", ipv6_local_ll="fe80::3"),
+        channel=type("Channel", (), {"ifname": "ppp3"})(),
+        device="ac020000000b01",
+    )
+    with caplog.at_level("WARNING", logger="isplab-bng-failover"):
+        for _ in range(4):
+            standby._send_ra(adopted)
+    assert sent == [("ppp3", "fe80::3")] * 4
+    warnings = [r.getMessage() for r in caplog.records]
+    assert warnings == [
+        "router advertisement for sid 3 02:00:00:00:c0:03 (user3): "
+        "router advertisement on ppp3: Cannot assign requested address"
+    ]
+    assert adopted.ra_error is None  # the later ones went out

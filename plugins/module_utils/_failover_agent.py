@@ -135,8 +135,9 @@ REMOVAL_HOLD = 1.0
 # Seconds an rp-pppoe server that the agent started may take to show up before the active BNG
 # counts as unhealthy: starting a unit on a busy host under emulation has taken 25 s.
 SERVER_START_GRACE = 60.0
-# Seconds a rejoining BNG waits for its accel-ppp, started again, to answer its CLI.
-ACCEL_PPP_START_TIMEOUT = 60.0
+# Seconds a rejoining BNG waits for its accel-ppp, started again, to answer its CLI: less than
+# the 30 s that the modules wait for an answer; a `rejoin` asked again finds it started.
+ACCEL_PPP_START_TIMEOUT = 20.0
 # Seconds systemctl may wait for systemd's answer (its own default is 25).
 SYSTEMCTL_TIMEOUT = 90
 # systemd's file descriptor store keeps at most this many names' worth per unit (see the unit).

@@ -110,6 +110,7 @@ def bng_failover_instances(instances, settings: dict) -> list[dict]:
             "replication_full_interval": settings.get("replication_full_interval"),
             "state_max_age": settings.get("state_max_age"),
             "health_interval": settings.get("health_interval"),
+            "health_failures": settings.get("health_failures"),
             "probe_timeout": settings.get("probe_timeout"),
             "peer_timeout": settings.get("peer_timeout"),
             "echo_interval": settings.get("echo_interval"),

@@ -183,6 +183,7 @@ class AgentConfig:
     state_max_age: float = 10.0
     max_skew: float = 60.0
     health_interval: float = 1.0
+    health_failures: int = 3
     probe_timeout: float = 0.3
     peer_timeout: float = 0.5
     echo_interval: float = 5.0
@@ -243,6 +244,7 @@ _INTEGERS = {
     "peer_port": (1, 65535),
     "accel_ppp_port": (1, 65535),
     "echo_failures": (1, 100),
+    "health_failures": (1, 100),
     "ra_router_lifetime": (0, 9000),
     "ra_valid_lifetime": (0, 2**31),
     "ra_preferred_lifetime": (0, 2**31),
@@ -1012,6 +1014,7 @@ class Agent:
         self.keepalived_state: str | None = None
         self.healthy: bool | None = None
         self.health_reason = "not checked yet"
+        self.cli_failures = 0
         self.peer_state: StoredState | None = None
         self.state_problem: str | None = None
         self.adopted: dict[tuple[int, str, str], Adopted] = {}
@@ -1746,6 +1749,7 @@ class Agent:
         while not self.stop_event.wait(self.config.health_interval):
             running = self.server_pid is not None if self.config.server == "rp-pppoe" else None
             healthy, reason, delay = check_health(self.config, self.role, running)
+            healthy, reason = self._hold_verdict(healthy, reason)
             if not healthy and self.role == "active" and self._server_starting():
                 healthy, reason = True, f"starting the PPPoE server ({reason})"
             if healthy != self.healthy:
@@ -1758,6 +1762,26 @@ class Agent:
                 self._keep_rp_pppoe_posture(ipr)
             if self.role == "fenced" and interface_up(self.config.access_interface):
                 self.call_soon(self._keep_fenced)  # should a netlink event have been missed
+
+    def _hold_verdict(self, healthy: bool, reason: str) -> tuple[bool, str]:
+        """An accel-ppp whose CLI does not answer counts as failed only after `health_failures`
+        checks in a row: a busy host delays answers (seen: more than 2 s under emulation while
+        20 subscribers dialed), and a spurious failover fences a BNG that serves. A dead
+        accel-pppd is noticed at once through its process, a link down at the first check."""
+        if (
+            healthy
+            or self.config.server != "accel-ppp"
+            or not interface_running(self.config.access_interface)
+        ):
+            self.cli_failures = 0
+            return healthy, reason
+        self.cli_failures += 1
+        if self.cli_failures >= self.config.health_failures or not self.healthy:
+            return False, reason
+        log.warning(
+            "%s (check %d of %d before it counts)", reason, self.cli_failures, self.config.health_failures
+        )
+        return True, self.health_reason
 
     def _keep_rp_pppoe_posture(self, ipr) -> None:
         """The rp-pppoe server's discovery posture: the active's filter gone (a reload of the

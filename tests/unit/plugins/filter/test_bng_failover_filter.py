@@ -20,6 +20,7 @@ SETTINGS = {
     "state_max_age": 10,
     "takeover": "hitless",
     "health_interval": 1.0,
+    "health_failures": 3,
     "probe_timeout": 0.3,
     "peer_timeout": 0.5,
     "echo_interval": 5,

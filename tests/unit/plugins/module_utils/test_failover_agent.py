@@ -1101,3 +1101,32 @@ def test_a_router_advertisement_that_fails_is_logged_once_per_error(standby, mon
         "router advertisement on ppp3: Cannot assign requested address"
     ]
     assert adopted.ra_error is None  # the later ones went out
+
+
+def test_accel_ppp_late_on_its_cli_fails_only_after_health_failures_checks(tmp_path, monkeypatch, caplog):
+    agent = Agent(config(tmp_path, health_failures=3))
+    link = {"running": True}
+    monkeypatch.setattr(failover_agent, "interface_running", lambda name: link["running"])
+    late = "accel-ppp does not answer its CLI: no complete reply within 2 s"
+    try:
+        # Never healthy yet (starting): a failure counts at once.
+        assert agent._hold_verdict(False, late) == (False, late)
+        assert agent._hold_verdict(True, "accel-ppp answers its CLI") == (True, "accel-ppp answers its CLI")
+        agent.healthy, agent.health_reason = True, "accel-ppp answers its CLI"  # as the health loop does
+        with caplog.at_level("WARNING", logger="isplab-bng-failover"):
+            verdicts = [agent._hold_verdict(False, late) for _ in range(3)]
+        assert verdicts == [(True, "accel-ppp answers its CLI")] * 2 + [(False, late)]
+        assert [r.getMessage() for r in caplog.records] == [
+            f"{late} (check 1 of 3 before it counts)",
+            f"{late} (check 2 of 3 before it counts)",
+        ]
+        # An answer resets the count.
+        assert agent._hold_verdict(True, "accel-ppp answers its CLI") == (True, "accel-ppp answers its CLI")
+        assert agent._hold_verdict(False, late) == (True, "accel-ppp answers its CLI")
+        # The access link down counts at once.
+        link["running"] = False
+        down = "access interface access is down or has no carrier"
+        assert agent._hold_verdict(False, down) == (False, down)
+    finally:
+        os.close(agent.wake_read)
+        os.close(agent.wake_write)

@@ -1,0 +1,205 @@
+#!/usr/bin/python
+# SPDX-License-Identifier: GPL-3.0-or-later
+"""List accel-ppp sessions through its CLI."""
+
+from __future__ import annotations
+
+DOCUMENTATION = r"""
+---
+module: accel_ppp_session_info
+short_description: List the sessions of an accel-ppp BNG
+version_added: 0.1.0
+description:
+  - Reads C(show sessions) from accel-ppp's CLI and returns one dict per session with typed
+    fields (the byte, packet and uptime counters as integers).
+  - Filters compare exactly. The most selective filter also narrows the table on the server
+    with an anchored, escaped C(match) regex, so a username V(a.b) never matches V(axb).
+  - With O(pppoe_session_id=true), each session also gets its PPPoE session id, which only the
+    kernel knows, from C(/proc/net/pppoe) of the host (in O(netns) if given).
+author: isplab.bng maintainers
+extends_documentation_fragment:
+  - isplab.bng.accel_ppp
+options:
+  username:
+    description: Only the sessions of this user name.
+    type: str
+  ip:
+    description: Only the session with this IPv4 address.
+    type: str
+  calling_sid:
+    description:
+      - Only the sessions of this client MAC address (accel-ppp's calling station id for PPPoE).
+      - Any common MAC notation; compared in lower-case colon form.
+    type: str
+  ifname:
+    description: Only the session on this PPP interface, for example V(ppp0).
+    type: str
+  sid:
+    description: Only the session with this accel-ppp session id (16 hex digits; not the PPPoE session id).
+    type: str
+  pppoe_session_id:
+    description:
+      - Add RV(sessions[].pppoe_session_id), joined from C(/proc/net/pppoe) by client MAC and
+        access interface. Reading it in a namespace needs root.
+    type: bool
+    default: false
+attributes:
+  check_mode:
+    support: full
+    description: Only reads; runs the same in check mode.
+  diff_mode:
+    support: none
+"""
+
+EXAMPLES = r"""
+- name: All sessions of the primary BNG (CLI in namespace bng1)
+  isplab.bng.accel_ppp_session_info:
+    netns: bng1
+  register: bng1_sessions
+
+- name: The session of one subscriber, with its PPPoE session id
+  isplab.bng.accel_ppp_session_info:
+    username: user1
+    pppoe_session_id: true
+  register: user1
+
+- name: Sessions of one client MAC
+  isplab.bng.accel_ppp_session_info:
+    calling_sid: 02-00-00-00-C0-01
+"""
+
+RETURN = r"""
+sessions:
+  description: The matching sessions in the order accel-ppp lists them. Empty columns are null.
+  returned: success
+  type: list
+  elements: dict
+  contains:
+    ifname:
+      description: PPP interface.
+      type: str
+      sample: ppp0
+    username:
+      description: User name.
+      type: str
+      sample: user1
+    ip:
+      description: IPv4 address.
+      type: str
+      sample: 100.64.0.11
+    ip6:
+      description: IPv6 address.
+      type: str
+    ip6_dp:
+      description: Delegated IPv6 prefix.
+      type: str
+    calling_sid:
+      description: Calling station id (the client MAC for PPPoE).
+      type: str
+      sample: 02:00:00:00:c0:01
+    called_sid:
+      description: Called station id (the AC MAC for PPPoE with C(called-sid=mac)).
+      type: str
+      sample: 02:00:00:00:0b:01
+    sid:
+      description: accel-ppp's own session id.
+      type: str
+      sample: d656a8388f770e57
+    type:
+      description: Session type.
+      type: str
+      sample: pppoe
+    state:
+      description: Session state.
+      type: str
+      sample: active
+    uptime_raw:
+      description: Uptime in seconds.
+      type: int
+      sample: 22
+    rx_bytes_raw:
+      description: Bytes received from the client.
+      type: int
+    tx_bytes_raw:
+      description: Bytes sent to the client.
+      type: int
+    rx_pkts:
+      description: Packets received from the client.
+      type: int
+    tx_pkts:
+      description: Packets sent to the client.
+      type: int
+    inbound_if:
+      description: Access interface the session came in on.
+      type: str
+      sample: eth0
+    service_name:
+      description: PPPoE Service-Name.
+      type: str
+    comp:
+      description: Compression or encryption method.
+      type: str
+    netns:
+      description: Network namespace of the session as accel-ppp prints it.
+      type: str
+    vrf:
+      description: VRF name.
+      type: str
+    pppoe_session_id:
+      description:
+        - PPPoE session id from the kernel.
+        - Null when the kernel shows no session, or more than one, for the client MAC and interface.
+      type: int
+      returned: when O(pppoe_session_id=true)
+      sample: 1
+"""
+
+from ansible.module_utils.basic import AnsibleModule
+
+from ansible_collections.isplab.bng.plugins.module_utils._accel_ppp_cli import run_in_netns
+from ansible_collections.isplab.bng.plugins.module_utils._accel_ppp_module import (
+    SESSION_COLUMNS,
+    accel_ppp_argument_spec,
+    cli_from_params,
+    fail_on_error,
+    session_filter_spec,
+    session_filters,
+)
+from ansible_collections.isplab.bng.plugins.module_utils._pppoe_kernel import (
+    normalise_mac,
+    read_proc_net_pppoe,
+)
+
+
+def add_pppoe_session_ids(sessions: list[dict], netns: str | None) -> None:
+    kernel = run_in_netns(netns, read_proc_net_pppoe)
+    by_peer: dict[tuple[str, str], list[int]] = {}
+    for entry in kernel:
+        by_peer.setdefault((entry.peer_mac, entry.device), []).append(entry.session_id)
+    for session in sessions:
+        ids = []
+        if session.get("calling_sid") and session.get("inbound_if"):
+            try:
+                mac = normalise_mac(session["calling_sid"])
+            except ValueError:
+                mac = None  # not PPPoE (calling-sid is then not a MAC)
+            ids = by_peer.get((mac, session["inbound_if"]), []) if mac else []
+        # Two sessions from one MAC on one interface cannot be told apart from the CLI.
+        session["pppoe_session_id"] = ids[0] if len(ids) == 1 else None
+
+
+def main() -> None:
+    argument_spec = accel_ppp_argument_spec()
+    argument_spec.update(session_filter_spec())
+    argument_spec.update(pppoe_session_id={"type": "bool", "default": False})
+    module = AnsibleModule(argument_spec=argument_spec, supports_check_mode=True)
+    with fail_on_error(module, {"changed": False, "sessions": []}):
+        cli = cli_from_params(module.params)
+        sessions = cli.find_sessions(SESSION_COLUMNS, session_filters(module.params))
+        if module.params["pppoe_session_id"]:
+            add_pppoe_session_ids(sessions, module.params["netns"])
+    module.exit_json(changed=False, sessions=sessions)
+
+
+if __name__ == "__main__":
+    main()

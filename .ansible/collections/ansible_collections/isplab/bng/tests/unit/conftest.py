@@ -1,0 +1,63 @@
+"""Shared fixtures for the unit tests: recorded output of a real accel-ppp 1.14.0.
+
+tests/unit/fixtures/accel-ppp-1.14.0/ holds real bytes captured from running daemons
+(see NOTES.md there); parsers and the CLI client are tested against them.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+
+import pytest
+
+REPO = Path(__file__).resolve().parents[2]
+# The collection is importable as ansible_collections.isplab.bng through the symlink that
+# scripts/make-venv creates; put its parent on sys.path so plain pytest finds it.
+sys.path.insert(0, str(REPO / ".venv" / "collections"))
+
+ACCEL_PPP_FIXTURES = Path(__file__).parent / "fixtures" / "accel-ppp-1.14.0"
+
+
+@pytest.fixture(scope="session")
+def fixture_path():
+    """Path of a recorded file, e.g. fixture_path('proc-net-pppoe-client.txt')."""
+    return lambda name: ACCEL_PPP_FIXTURES / name
+
+
+@pytest.fixture(scope="session")
+def transcript():
+    """load(name) -> {command: [response, ...]} of one recorded CLI transcript."""
+
+    def load(name: str) -> dict[str, list[str]]:
+        data = json.loads((ACCEL_PPP_FIXTURES / name).read_text())
+        table: dict[str, list[str]] = {}
+        for exchange in data["exchanges"]:
+            table.setdefault(exchange["command"], []).append(exchange["response"])
+        return table
+
+    return load
+
+
+@pytest.fixture(scope="session")
+def lab_topology():
+    """lab_topology(failover=False) -> the lab's netns_topology, templated as Ansible does.
+
+    inventories/lab/group_vars/all/topology.yml has one template: bng1 holds the service
+    address ::10 unless the failover (isplab_failover) moves it.
+    """
+    from ansible.parsing.dataloader import DataLoader
+    from ansible.template import Templar
+
+    loader = DataLoader()
+    data = loader.load_from_file(
+        str(REPO / "inventories" / "lab" / "group_vars" / "all" / "topology.yml"), trusted_as_template=True
+    )
+
+    def render(failover: bool = False) -> dict:
+        templar = Templar(loader=loader, variables={"isplab_failover": failover})
+        model = templar.template(data["netns_topology"])
+        return json.loads(json.dumps(model))  # plain dicts, lists and strings
+
+    return render

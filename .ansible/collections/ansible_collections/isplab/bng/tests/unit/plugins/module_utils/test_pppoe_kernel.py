@@ -1,0 +1,229 @@
+# SPDX-License-Identifier: GPL-3.0-or-later
+"""/proc/net/pppoe parsing, MAC handling and PADT frames, against the recorded files."""
+
+from __future__ import annotations
+
+import json
+import socket
+import struct
+
+import pytest
+
+from ansible_collections.isplab.bng.plugins.module_utils._accel_ppp_cli import run_in_netns
+from ansible_collections.isplab.bng.plugins.module_utils._accel_ppp_parsers import parse_sessions
+from ansible_collections.isplab.bng.plugins.module_utils._pppoe_kernel import (
+    KernelPppoeSession,
+    MacAddressError,
+    PppoeKernelError,
+    build_padt,
+    decode_proc_session_id,
+    normalise_mac,
+    parse_proc_net_pppoe,
+    read_proc_net_pppoe,
+    send_frames,
+)
+
+# The recordings come from a little-endian (x86_64) host.
+LE = "little"
+
+
+@pytest.mark.parametrize(
+    ("raw", "session_id"),
+    [("00000100", 1), ("00000006", 0x0600), ("00008000", 0x80), ("0000C003", 0x03C0), ("00004007", 0x0740)],
+)
+def test_decode_little_endian(raw, session_id):
+    assert decode_proc_session_id(raw, LE) == session_id
+
+
+def test_decode_big_endian_host_prints_the_id_itself():
+    assert decode_proc_session_id("00000001", "big") == 1
+    with pytest.raises(ValueError):
+        decode_proc_session_id("00000001", "middle")
+
+
+def test_client_file(fixture_path):
+    sessions = parse_proc_net_pppoe(fixture_path("proc-net-pppoe-client.txt").read_text(), LE)
+    assert sessions == [KernelPppoeSession(1, "02:00:00:00:0b:01", "eth0", "00000100")]
+    assert sessions[0].as_dict() == {
+        "session_id": 1,
+        "peer_mac": "02:00:00:00:0b:01",
+        "device": "eth0",
+        "raw_id": "00000100",
+    }
+
+
+def test_server_four_sessions(fixture_path):
+    sessions = parse_proc_net_pppoe(fixture_path("proc-net-pppoe-server-4-sessions.txt").read_text(), LE)
+    assert {s.peer_mac: s.session_id for s in sessions} == {
+        "02:00:00:00:c0:01": 1,
+        "02:00:00:00:c0:02": 0x40,
+        "02:00:00:00:c0:03": 0x80,
+        "02:00:00:00:c0:04": 0xC0,
+    }
+    assert {s.device for s in sessions} == {"eth0"}
+
+
+def test_server_thirty_sessions(fixture_path):
+    text = fixture_path("proc-net-pppoe-server-30-sessions.txt").read_text()
+    sessions = parse_proc_net_pppoe(text, LE)
+    assert len(sessions) == 30
+    assert len({s.session_id for s in sessions}) == 30
+    assert all(1 <= s.session_id <= 0xFFFE for s in sessions)
+    assert sorted(s.peer_mac for s in sessions) == [f"02:00:00:00:c0:{i:02x}" for i in range(1, 31)]
+    # Pairing: each row's id goes with the MAC on the same line, checked against the raw text.
+    for line in text.splitlines()[1:]:
+        raw, mac, _dev = line.split()
+        (match,) = [s for s in sessions if s.peer_mac == mac]
+        assert match.raw_id == raw
+        assert match.session_id == int.from_bytes(int(raw, 16).to_bytes(4, "little")[:2], "big")
+    by_mac = {s.peer_mac: s.session_id for s in sessions}
+    assert by_mac["02:00:00:00:c0:01"] == 1
+    assert by_mac["02:00:00:00:c0:19"] == 0x0600
+    assert by_mac["02:00:00:00:c0:13"] == 0x0480
+
+
+def test_thirty_sessions_join_the_cli_table(fixture_path, transcript):
+    """Every CLI session of the 30-session recording finds exactly one kernel session."""
+    table = transcript("cli-30-sessions.json")
+    command = next(c for c in table if c.startswith("show sessions ifname,username,ip,ip6"))
+    cli_rows = parse_sessions(table[command][0])
+    kernel = parse_proc_net_pppoe(fixture_path("proc-net-pppoe-server-30-sessions.txt").read_text(), LE)
+    by_peer = {(k.peer_mac, k.device): k.session_id for k in kernel}
+    ids = [by_peer[(row["calling_sid"], row["inbound_if"])] for row in cli_rows]
+    assert len(set(ids)) == 30
+
+
+@pytest.mark.parametrize(
+    "text",
+    ["", "Id Address\n", "Id       Address              Device\nzz000100 02:00:00:00:0b:01 eth0\n"],
+)
+def test_proc_refuses_other_text(text):
+    with pytest.raises(PppoeKernelError):
+        parse_proc_net_pppoe(text, LE)
+
+
+def test_proc_refuses_bad_mac():
+    with pytest.raises(MacAddressError, match="02:00:00:00:0b"):
+        parse_proc_net_pppoe("Id       Address              Device\n00000100 02:00:00:00:0b eth0\n", LE)
+
+
+def test_read_missing_file(tmp_path):
+    with pytest.raises(PppoeKernelError, match="pppoe kernel module is not loaded"):
+        read_proc_net_pppoe(str(tmp_path / "pppoe"))
+
+
+def test_read_file(tmp_path, fixture_path):
+    path = tmp_path / "pppoe"
+    path.write_text(fixture_path("proc-net-pppoe-client.txt").read_text())
+    assert [s.peer_mac for s in read_proc_net_pppoe(str(path))] == ["02:00:00:00:0b:01"]
+
+
+@pytest.mark.parametrize(
+    ("value", "expected"),
+    [
+        ("02:00:00:00:C0:01", "02:00:00:00:c0:01"),
+        ("02-00-00-00-c0-01", "02:00:00:00:c0:01"),
+        ("0200.0000.c001", "02:00:00:00:c0:01"),
+        ("02000000C001", "02:00:00:00:c0:01"),
+        (" 02:00:00:00:c0:01 ", "02:00:00:00:c0:01"),
+    ],
+)
+def test_normalise_mac(value, expected):
+    assert normalise_mac(value) == expected
+
+
+@pytest.mark.parametrize(
+    "value",
+    [
+        "02:00:00:00:c0",
+        "02:00:00:00:c0:01:02",
+        "02:00:00-00:c0:01",
+        "2:0:0:0:c0:1",
+        "02:00:00:00:c0:0g",
+        "",
+        None,
+        2,
+    ],
+)
+def test_bad_mac_is_refused_naming_field_and_value(value):
+    with pytest.raises(MacAddressError) as error:
+        normalise_mac(value, "calling_sid")
+    assert "calling_sid" in str(error.value)
+    assert repr(value) in str(error.value)
+
+
+def test_padt_frame():
+    frame = build_padt(1, "02:00:00:00:c0:01", "02:00:00:00:0b:01")
+    assert frame == bytes.fromhex("020000 00c001 020000 000b01 8863 11 a7 0001 0000".replace(" ", ""))
+    assert len(frame) == 20
+
+
+def test_padt_frame_fields():
+    frame = build_padt(0x1234, "02-00-00-00-C0-1E", "0200.0000.0b02")
+    dst, src, ethertype, ver_type, code, sid, length = struct.unpack("!6s6sHBBHH", frame)
+    assert (dst.hex(":"), src.hex(":")) == ("02:00:00:00:c0:1e", "02:00:00:00:0b:02")
+    assert (ethertype, ver_type, code, sid, length) == (0x8863, 0x11, 0xA7, 0x1234, 0)
+
+
+@pytest.mark.parametrize("session_id", [0, 0xFFFF, -1, 70000, True, "1"])
+def test_padt_refuses_bad_session_id(session_id):
+    with pytest.raises(PppoeKernelError, match="session id"):
+        build_padt(session_id, "02:00:00:00:c0:01", "02:00:00:00:0b:01")
+
+
+@pytest.mark.parametrize(
+    ("client", "ac", "field"),
+    [
+        ("ff:ff:ff:ff:ff:ff", "02:00:00:00:0b:01", "client_mac"),
+        ("02:00:00:00:c0:01", "01:00:5e:00:00:01", "ac_mac"),
+        ("02:00:00:00:c0", "02:00:00:00:0b:01", "client_mac"),
+    ],
+)
+def test_padt_refuses_group_or_bad_macs(client, ac, field):
+    with pytest.raises(MacAddressError, match=field):
+        build_padt(1, client, ac)
+
+
+def test_send_frames_reports_errors_typed():
+    """Without CAP_NET_RAW the socket fails, with it the interface does not exist: both typed."""
+    with pytest.raises(PppoeKernelError):
+        send_frames("nosuchif0", [build_padt(1, "02:00:00:00:c0:01", "02:00:00:00:0b:01")])
+
+
+def test_recordings_are_what_these_tests_expect(fixture_path):
+    """Guard: the fixtures are the real recordings (30 data lines, 4 data lines, 1 data line)."""
+    counts = {
+        name: len(fixture_path(name).read_text().splitlines()) - 1
+        for name in (
+            "proc-net-pppoe-server-30-sessions.txt",
+            "proc-net-pppoe-server-4-sessions.txt",
+            "proc-net-pppoe-client.txt",
+        )
+    }
+    assert counts == {
+        "proc-net-pppoe-server-30-sessions.txt": 30,
+        "proc-net-pppoe-server-4-sessions.txt": 4,
+        "proc-net-pppoe-client.txt": 1,
+    }
+    assert json.loads(fixture_path("cli-30-sessions.json").read_text())["sessions"] == 30
+
+
+def test_padt_goes_out_on_the_wire(scratch_netns, netns_ip):
+    """A real veth pair in a scratch namespace: the frame sent is the frame received."""
+    netns_ip("-n", scratch_netns, "link", "add", "ac0", "type", "veth", "peer", "name", "cpe0")
+    netns_ip("-n", scratch_netns, "link", "set", "ac0", "up")
+    netns_ip("-n", scratch_netns, "link", "set", "cpe0", "up")
+
+    def listen():
+        sock = socket.socket(socket.AF_PACKET, socket.SOCK_RAW, socket.htons(0x8863))
+        sock.bind(("cpe0", 0))
+        sock.settimeout(2)
+        return sock
+
+    receiver = run_in_netns(scratch_netns, listen)
+    frames = [build_padt(sid, "02:00:00:00:c0:01", "02:00:00:00:0b:01") for sid in (1, 2)]
+    try:
+        assert run_in_netns(scratch_netns, lambda: send_frames("ac0", frames)) == 2
+        assert [receiver.recv(2048)[:20] for _ in frames] == frames
+    finally:
+        receiver.close()

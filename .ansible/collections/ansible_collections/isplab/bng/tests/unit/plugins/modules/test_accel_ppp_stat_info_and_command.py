@@ -1,0 +1,121 @@
+# SPDX-License-Identifier: GPL-3.0-or-later
+"""isplab.bng.accel_ppp_stat_info and isplab.bng.accel_ppp_command against the fake accel-ppp."""
+
+from __future__ import annotations
+
+import pytest
+
+from ansible_collections.isplab.bng.plugins.modules import accel_ppp_command, accel_ppp_stat_info
+
+
+def test_stat_info_default(bng, run_module):
+    lab = bng()
+    failed, result = run_module(accel_ppp_stat_info, lab.conn)
+    assert not failed, result
+    assert result["changed"] is False
+    assert result["version"] == "1.14.0"
+    assert result["stat"]["sessions"]["active"] == 30
+    assert (result["stat"]["mem_rss_kb"], result["stat"]["mem_virt_kb"]) == (5524, 175132)
+    assert result["ippool"] == [
+        {"name": "<default>", "total": 241, "used": 0, "available": 241, "usage_percent": 0}
+    ]
+    assert "pppoe_interfaces" not in result
+    assert lab.server.commands == ["show stat", "show ippool", "show version"]
+
+
+def test_stat_info_pppoe_interfaces_only(bng, run_module):
+    lab = bng()
+    failed, result = run_module(
+        accel_ppp_stat_info, {**lab.conn, "gather": ["pppoe_interfaces"]}, check_mode=True
+    )
+    assert not failed
+    assert result["pppoe_interfaces"] == [{"interface": "eth0", "connections": 0, "state": "active"}]
+    assert "stat" not in result
+
+
+def test_stat_info_module_not_loaded(fake_cli, run_module):
+    server = fake_cli(lambda command: "command unknown\r\n")
+    failed, result = run_module(accel_ppp_stat_info, {"port": server.port, "gather": ["ippool"]})
+    assert failed
+    assert result["error"] == "AccelPppUnknownCommandError"
+    assert result["reply"] == "command unknown\r\n"
+
+
+def test_command_runs_and_splits_lines(bng, run_module):
+    lab = bng()
+    failed, result = run_module(accel_ppp_command, {**lab.conn, "command": "pppoe show AC-Name"})
+    assert not failed
+    assert (result["changed"], result["stdout"], result["stdout_lines"]) == (False, "lab-bng\n", ["lab-bng"])
+
+
+def test_command_changes_flag(bng, run_module):
+    lab = bng()
+    failed, result = run_module(
+        accel_ppp_command, {**lab.conn, "command": "pppoe set PADO-delay 500", "changes": True}
+    )
+    assert not failed
+    assert result["changed"] is True
+    assert result["stdout"] == ""
+    assert lab.emulator.settings["PADO-delay"] == "500"
+
+
+def test_command_not_run_in_check_mode(bng, run_module):
+    lab = bng()
+    args = {**lab.conn, "command": "pppoe set PADO-delay 500", "changes": True}
+    failed, result = run_module(accel_ppp_command, args, check_mode=True)
+    assert not failed
+    assert result["skipped"] is True
+    assert result["changed"] is True
+    assert lab.server.connections == 0
+    assert lab.emulator.settings["PADO-delay"] == "0"
+
+
+def test_read_only_command_runs_in_check_mode(bng, run_module):
+    lab = bng()
+    args = {**lab.conn, "command": "show sessions username match username ^user3$", "read_only": True}
+    failed, result = run_module(accel_ppp_command, args, check_mode=True)
+    assert not failed
+    assert result["stdout_lines"] == [" username ", "----------", " user3    "]
+    assert result["changed"] is False
+
+
+@pytest.mark.parametrize(
+    ("command", "error"),
+    [
+        ("show sessions bogus-col", "AccelPppUnknownColumnError"),
+        ("terminate foo bar", "AccelPppSyntaxError"),
+        ("frobnicate", "AccelPppUnknownCommandError"),
+        ("show sessions match username (", "AccelPppRegexError"),
+    ],
+)
+def test_command_error_replies_fail(bng, run_module, command, error):
+    lab = bng()
+    failed, result = run_module(accel_ppp_command, {**lab.conn, "command": command})
+    assert failed
+    assert result["error"] == error
+    assert result["command"] == command
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        ({"command": "show stat\nterminate all"}, "command must not contain a line break"),
+        ({"command": ""}, "command must not be empty"),
+        ({"command": "show " + "x" * 1100}, "accel-ppp drops lines over 1023 bytes"),
+        ({"command": " ".join(["w"] * 101)}, "more than 100 words"),
+        ({"command": "reload", "changes": True, "read_only": True}, "contradict"),
+    ],
+)
+def test_command_bad_input(bng, run_module, args, message):
+    lab = bng()
+    failed, result = run_module(accel_ppp_command, {**lab.conn, **args})
+    assert failed
+    assert message in result["msg"]
+    assert lab.server.connections == 0
+
+
+def test_command_wrong_password(bng, run_module):
+    lab = bng(password="s3cret")
+    failed, result = run_module(accel_ppp_command, {**lab.conn, "password": "x", "command": "reload"})
+    assert failed
+    assert result["error"] == "AccelPppAuthError"

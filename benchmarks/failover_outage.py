@@ -257,7 +257,8 @@ class Pair:
                 match = re.match(r"^\d+: (ac[0-9a-f]{12})[@:]", line)
                 if match:
                     sh("ip", "-n", config.instance, "link", "del", match[1], check=False)
-            for path in (config.state_file, config.journal_file):
+            # A BNG fenced in the round before stays fenced across agent restarts: not here.
+            for path in (config.state_file, config.journal_file, config.fenced_file):
                 with contextlib.suppress(FileNotFoundError):
                     os.unlink(path)
         if self.server == "rp-pppoe":

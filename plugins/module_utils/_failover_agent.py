@@ -120,7 +120,6 @@ ARPHRD_PPP = 512
 IFF_UP = 0x1
 IFF_RUNNING = 0x40
 SIOCGIFFLAGS = 0x8913
-SIOCGIFHWADDR = 0x8927
 SERVER_PROCESSES = {"accel-ppp": ("accel-pppd",), "rp-pppoe": ("pppoe-server",)}
 # The standby answers no discovery at all; the active at once.
 PADO_DELAY_STANDBY = "-1"
@@ -827,11 +826,13 @@ def _interface_flags(name: str) -> int:
     return struct.unpack("16sH14x", result)[1]
 
 
-def interface_mac(name: str) -> str:
-    """The interface's MAC (SIOCGIFHWADDR: the caller's namespace, which /sys may not show)."""
-    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as sock:
-        result = fcntl.ioctl(sock.fileno(), SIOCGIFHWADDR, struct.pack("16s16x", name.encode()[:15]))
-    return ":".join(f"{b:02x}" for b in result[18:24])
+def link_mac(ipr, name: str) -> str | None:
+    """The MAC of interface `name` (pyroute2's IPRoute), None when there is no such interface."""
+    links = ipr.link_lookup(ifname=name)
+    if not links:
+        return None
+    mac = ipr.get_links(links[0])[0].get_attr("IFLA_ADDRESS")
+    return normalise_mac(mac) if mac else None
 
 
 def interface_running(name: str) -> bool:
@@ -1069,7 +1070,7 @@ class Agent:
         self.ipr = IPRoute()
         self.events = IPRoute()
         self.events.bind()
-        self.own_mac = self._mac_of(config.access_interface)
+        self.own_mac = link_mac(self.ipr, config.access_interface)
         self._load_stored_state()
         self._reclaim()
         self._open_listeners()
@@ -1131,13 +1132,6 @@ class Agent:
                 len(self.adopted),
             )
         return 0
-
-    def _mac_of(self, name: str) -> str | None:
-        links = self.ipr.link_lookup(ifname=name)
-        if not links:
-            return None
-        mac = self.ipr.get_links(links[0])[0].get_attr("IFLA_ADDRESS")
-        return normalise_mac(mac) if mac else None
 
     @staticmethod
     def _quiet_ipv6(name: str) -> None:
@@ -1275,7 +1269,7 @@ class Agent:
             if event in ("RTM_NEWLINK", "RTM_DELLINK"):
                 name = msg.get_attr("IFLA_IFNAME") or ""
                 access = name == self.config.access_interface and event == "RTM_NEWLINK"
-                if access and self.role == "fenced" and msg.get("flags", 0) & IFF_UP:
+                if access and self.role == "fenced":
                     self._keep_fenced()
                 if name.startswith("ppp") or access:
                     self.poke.set()
@@ -2828,8 +2822,13 @@ def probe_peer(config: AgentConfig, timeout: float) -> dict:
         raise AgentError(f"{config.instance}: peer_ac_mac is not set: there is no peer MAC to probe for")
     if not 0 < timeout <= 60:
         raise AgentError(f"probe: the timeout must be from 0 to 60 seconds, got {timeout}")
+    from pyroute2 import IPRoute
+
+    with IPRoute() as ipr:
+        own_mac = link_mac(ipr, config.access_interface)
+    if own_mac is None:
+        raise AgentError(f"probe: there is no interface {config.access_interface} in this namespace")
     try:
-        own_mac = interface_mac(config.access_interface)
         answered = probe_for_pado(config.access_interface, own_mac, {config.peer_ac_mac}, timeout)
     except (OSError, AdoptError) as exc:
         raise AgentError(f"probe on {config.access_interface}: {exc}") from None

@@ -1064,7 +1064,7 @@ def test_probe_the_peer_with_a_real_padi(scratch_netns, netns_ip):
         probe_peer(config(), 1.0)
     with pytest.raises(AgentError, match="from 0 to 60 seconds, got 0"):
         probe_peer(cfg, 0)
-    with pytest.raises(AgentError, match="probe on nonexistent0"):
+    with pytest.raises(AgentError, match="there is no interface nonexistent0 in this namespace"):
         probe_peer(config(peer_ac_mac="02:00:00:00:0b:01", access_interface="nonexistent0"), 1.0)
 
 

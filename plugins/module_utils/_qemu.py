@@ -203,9 +203,12 @@ def launch(spec: VmSpec, accel: str) -> int:
     return pid
 
 
-def wait_for_console(spec: VmSpec, marker: bytes, timeout: float) -> bool:
+def wait_for_console(spec: VmSpec, marker: bytes, timeout: float, pid: int | None = None) -> bool:
+    """True once the serial console shows marker; False after timeout or when QEMU (pid) died."""
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
+        if pid is not None and not os.path.exists(f"/proc/{pid}"):
+            return False
         try:
             with open(spec.console_log, "rb") as handle:
                 if marker in handle.read():
@@ -305,20 +308,31 @@ def start(spec: VmSpec, accel: str, kvm_probe_timeout: float, boot_timeout: floa
         verdict = remembered_kvm_verdict(spec)
         use_kvm = kvm_usable() and verdict is not False
     if use_kvm:
-        pid = launch(spec, "kvm")
-        if wait_for_console(spec, KERNEL_FIRST_LINE, kvm_probe_timeout):
-            remember_kvm_verdict(spec, True)
-            chosen = "kvm"
-        else:
-            kill(pid)
+        # Two ways KVM fails on hosts that expose /dev/kvm: QEMU itself refuses to start (e.g.
+        # "failed to set MSR 0x10a", a nested hypervisor without that MSR), or the guest hangs
+        # before its kernel prints. Both fall back to TCG under accel=auto.
+        try:
+            pid = launch(spec, "kvm")
+        except QemuError as error:
             if accel == "kvm":
-                raise QemuError(
-                    f"the KVM guest printed nothing within {kvm_probe_timeout:g}s; set lab_vm_accel=auto "
-                    "or tcg to use software emulation.\nLast console lines:\n" + console_tail(spec)
-                )
+                raise
             remember_kvm_verdict(spec, False)
-            notes.append(f"KVM guest silent after {kvm_probe_timeout:g}s: fell back to TCG")
+            notes.append(f"KVM did not start ({str(error).splitlines()[0]}): fell back to TCG")
             use_kvm = False
+        else:
+            if wait_for_console(spec, KERNEL_FIRST_LINE, kvm_probe_timeout, pid):
+                remember_kvm_verdict(spec, True)
+                chosen = "kvm"
+            else:
+                kill(pid)
+                if accel == "kvm":
+                    raise QemuError(
+                        f"the KVM guest printed nothing within {kvm_probe_timeout:g}s; set lab_vm_accel=auto "
+                        "or tcg to use software emulation.\nLast console lines:\n" + console_tail(spec)
+                    )
+                remember_kvm_verdict(spec, False)
+                notes.append(f"KVM guest silent after {kvm_probe_timeout:g}s: fell back to TCG")
+                use_kvm = False
     if not use_kvm:
         pid = launch(spec, "tcg")
         chosen = "tcg"

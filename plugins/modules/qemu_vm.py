@@ -13,9 +13,10 @@ description:
   - Boots a lab VM image (a raw or qcow2 disk, a kernel and an initrd, booted directly)
     with QEMU, forwarding a loopback TCP port to the guest's SSH server, and waits until
     the guest's SSH server sends its banner.
-  - With O(accel=auto), KVM is tried first and judged by the serial console; if the guest
-    kernel prints nothing within O(kvm_probe_timeout) seconds, the VM is killed and booted
-    again with TCG (software emulation). The verdict is remembered until the host reboots.
+  - With O(accel=auto), KVM is tried first and judged by the serial console; if QEMU refuses
+    to start with KVM, or the guest kernel prints nothing within O(kvm_probe_timeout) seconds,
+    the VM is killed and booted again with TCG (software emulation). The verdict is remembered
+    until the host reboots.
   - A VM that does not answer SSH within O(boot_timeout) seconds is stopped and the module
     fails with the last lines of its serial console.
   - Stopping asks the guest to power off over QMP (ACPI), then QEMU to quit, then kills it.

@@ -95,3 +95,55 @@ def test_stale_pid_file_of_another_process_is_ignored(spec, tmp_path):
     (tmp_path / "vm" / "t").mkdir(parents=True)
     (tmp_path / "vm" / "t" / "qemu.pid").write_text("1\n")
     assert _qemu.read_pid(spec) is None
+
+
+FAKE_QEMU = """#!/bin/bash
+# Stands in for qemu-system-x86_64: refuses KVM the way a host without MSR 0x10a does, and under
+# TCG "daemonizes" a sleeping process that carries its -name (as QEMU's command line does) and
+# writes its pid where -pidfile says.
+if [[ " $* " == *" -accel kvm "* ]]; then
+  echo "qemu-system-x86_64: error: failed to set MSR 0x10a to 0x69" >&2
+  exit 1
+fi
+while [ $# -gt 0 ]; do
+  case $1 in -pidfile) pidfile=$2 ;; -name) name=$2 ;; esac
+  shift
+done
+python3 -c 'import time; time.sleep(60)' "$name" >/dev/null 2>&1 &
+until grep -qa "$name" "/proc/$!/cmdline"; do sleep 0.05; done
+echo $! > "$pidfile"
+"""
+
+
+@pytest.fixture
+def spec_with_fake_qemu(spec, tmp_path):
+    """The spec with empty image files and FAKE_QEMU as its QEMU binary."""
+    for image in ("rootfs.img", "vmlinuz", "initrd.img"):
+        (tmp_path / image).write_text("")
+    qemu = tmp_path / "qemu-system-x86_64"
+    qemu.write_text(FAKE_QEMU)
+    qemu.chmod(0o755)
+    spec.qemu_binary = str(qemu)
+    return spec
+
+
+def test_kvm_that_qemu_refuses_falls_back_to_tcg(spec_with_fake_qemu, monkeypatch):
+    spec = spec_with_fake_qemu
+    monkeypatch.setattr(_qemu, "kvm_usable", lambda: True)
+    monkeypatch.setattr(_qemu, "boot_id", lambda: "boot-1")
+    monkeypatch.setattr(_qemu, "ssh_answers", lambda port: True)
+    facts = _qemu.start(spec, "auto", 5, 5)
+    try:
+        assert facts["accel"] == "tcg"
+        assert facts["notes"] == [
+            "KVM did not start (QEMU (kvm) did not start: qemu-system-x86_64: error: "
+            "failed to set MSR 0x10a to 0x69): fell back to TCG"
+        ]
+        assert _qemu.remembered_kvm_verdict(spec) is False
+    finally:
+        _qemu.kill(facts["pid"])
+
+
+def test_kvm_that_qemu_refuses_is_an_error_when_kvm_is_forced(spec_with_fake_qemu):
+    with pytest.raises(QemuError, match=r"QEMU \(kvm\) did not start: .*MSR 0x10a"):
+        _qemu.start(spec_with_fake_qemu, "kvm", 5, 5)

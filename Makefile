@@ -13,8 +13,13 @@ export ISPLAB_CACHE_DIR ?= $(HOME)/.cache/isplab-bng
 LAB_INVENTORY := -i inventories/lab -i $(ISPLAB_CACHE_DIR)/vm/isplab/inventory.yml
 # make lab OFFLINE=1: Debian's rp-pppoe server instead of accel-ppp (nothing to download).
 # make lab ACCEL_PPP_SOURCE=/path: build accel-ppp from a local checkout or archive.
+# make lab FAILOVER=1: the two BNGs as a hot-standby pair (role bng_failover, docs/failover.md).
 LAB_VARS := $(if $(filter 1 yes true,$(OFFLINE)),-e isplab_pppoe_server=rp-pppoe) \
-            $(if $(ACCEL_PPP_SOURCE),-e accel_ppp_source=$(ACCEL_PPP_SOURCE))
+            $(if $(ACCEL_PPP_SOURCE),-e accel_ppp_source=$(ACCEL_PPP_SOURCE)) \
+            $(if $(filter 1 yes true,$(FAILOVER)),-e isplab_failover=true)
+# make lab-drill FAULT=kill|link|freeze, or ACTION=switchover (playbooks/failover.yml).
+FAULT ?= kill
+ACTION ?= drill
 SCENARIOS := $(sort $(filter-out default resources,$(notdir $(patsubst %/,%,$(dir $(wildcard molecule/*/molecule.yml))))))
 # The order `make molecule` runs the scenarios in: cheap checks of the VM first.
 SCENARIO_ORDER := lab_vm $(filter-out lab_vm,$(SCENARIOS))
@@ -37,7 +42,7 @@ else \
 fi
 endef
 
-.PHONY: help setup venv lint lint-inventories unit image vm-up vm-down lab lab-verify lab-teardown test molecule molecule-ci molecule-shared $(addprefix molecule-,$(SCENARIOS))
+.PHONY: help setup venv lint lint-inventories unit image vm-up vm-down lab lab-verify lab-drill lab-teardown test molecule molecule-ci molecule-shared $(addprefix molecule-,$(SCENARIOS))
 
 help: ## List the targets
 	@grep -hE '^[a-zA-Z_%-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-22s %s\n", $$1, $$2}'
@@ -87,6 +92,9 @@ lab: vm-up ## Stand up the whole lab in the lab VM, then verify it (OFFLINE=1: r
 
 lab-verify: venv ## Re-run the end-to-end checks of the running lab
 	$(PLAYBOOK) $(LAB_INVENTORY) playbooks/verify.yml $(LAB_VARS)
+
+lab-drill: venv ## In a lab stood up with FAILOVER=1: fail the active BNG (FAULT=kill|link|freeze) or ACTION=switchover; per-subscriber outage
+	$(PLAYBOOK) $(LAB_INVENTORY) playbooks/failover.yml $(LAB_VARS) -e failover_action=$(ACTION) -e failover_fault=$(FAULT)
 
 lab-teardown: venv ## Remove the lab from the lab VM (the VM keeps running: make vm-down)
 	$(PLAYBOOK) $(LAB_INVENTORY) playbooks/teardown.yml $(LAB_VARS)

@@ -117,6 +117,7 @@ STATE_DIR = "/var/lib/isplab-bng-failover"
 PPPD_RECORDS = "ppp"
 FRAME_HEADER = struct.Struct("!I")
 ARPHRD_PPP = 512
+RT_TABLE_MAIN = 254
 IFF_UP = 0x1
 IFF_RUNNING = 0x40
 SIOCGIFFLAGS = 0x8913
@@ -516,10 +517,15 @@ def parse_pppd_record(text: str) -> dict[str, str]:
     return record
 
 
-def link_facts(links: Iterable[Mapping], addresses: Iterable[Mapping]) -> dict[str, dict]:
-    """Per ppp interface name: mtu, the IPv4 local/peer and the IPv6 link-local local/peer.
+def link_facts(
+    links: Iterable[Mapping], addresses: Iterable[Mapping], routes: Iterable[Mapping] = ()
+) -> dict[str, dict]:
+    """Per ppp interface name: mtu, the IPv4 local/peer, the IPv6 link-local local/peer, and the
+    IPv6 prefixes routed to it (global, shorter than /128: what the PPPoE server routes to the
+    subscriber, e.g. the rp-pppoe server's ipv6-up hook; not the link-local or host routes).
 
-    links: dicts of index, name, type, mtu; addresses: dicts of index, family, local, peer.
+    links: dicts of index, name, type, mtu; addresses: dicts of index, family, local, peer;
+    routes: dicts of oif, family, dst (NETWORK/LEN).
     """
     by_index: dict[int, dict] = {}
     for link in links:
@@ -531,7 +537,18 @@ def link_facts(links: Iterable[Mapping], addresses: Iterable[Mapping]) -> dict[s
                 "ipv4": None,
                 "ipv6_local_ll": None,
                 "ipv6_peer_ll": None,
+                "ipv6_routed": [],
             }
+    for route in routes:
+        facts = by_index.get(route.get("oif"))
+        if facts is None or route.get("family") != socket.AF_INET6:
+            continue
+        with contextlib.suppress(ValueError):
+            network = ipaddress.IPv6Network(route["dst"])
+            if 0 < network.prefixlen < 128 and not (network.is_link_local or network.is_multicast):
+                facts["ipv6_routed"].append(str(network))
+    for facts in by_index.values():
+        facts["ipv6_routed"].sort()
     for address in addresses:
         facts = by_index.get(address["index"])
         if facts is None or not address.get("local"):
@@ -635,7 +652,12 @@ def rp_pppoe_session(
     macs: Mapping[str, str],
     since: float,
 ) -> ReplicatedSession | None:
-    """One rp-pppoe server session from its pppd's arguments and the record of its ip-up hook."""
+    """One rp-pppoe server session from its pppd's arguments and the record of its ip-up hook.
+
+    The IPv6 prefix the server routes to the session (the role pppoe_server's ipv6-up hook routes
+    the subscriber's static prefix) is replicated as its delegated prefix: routed to an adopted
+    copy, not advertised (the rp-pppoe server sends no router advertisements).
+    """
     interface, session_id, client_mac = parsed
     ac_mac = macs.get(interface)
     if ac_mac is None:
@@ -656,6 +678,7 @@ def rp_pppoe_session(
             "gateway": record.get("local") or facts.get("gateway"),
             "ipv6_local_ll": facts.get("ipv6_local_ll"),
             "ipv6_peer_ll": facts.get("ipv6_peer_ll"),
+            "ipv6_delegated": next(iter(facts.get("ipv6_routed") or []), None),
             "mtu": facts.get("mtu"),
         }
     )
@@ -1282,6 +1305,14 @@ class Agent:
                     )
                 else:
                     self.poke.set()
+            elif (
+                # The rp-pppoe server's ipv6-up hook routes a subscriber's prefix after IPv6CP.
+                event in ("RTM_NEWROUTE", "RTM_DELROUTE")
+                and self.config.server == "rp-pppoe"
+                and msg["family"] == socket.AF_INET6
+                and 0 < msg["dst_len"] < 128
+            ):
+                self.poke.set()
 
     def keepalived_event(self, state: str, source: str) -> None:
         """React to an election result: MASTER takes over; anything else gives the active role up."""
@@ -1651,7 +1682,9 @@ class Agent:
     def _read_sessions(self, ipr, cli: AccelPppCli | None) -> list[ReplicatedSession]:
         """Every session this BNG serves now: its PPPoE server's and the adopted ones."""
         links, addresses, macs = self._netlink_dump(ipr)
-        ppp = link_facts(links, addresses)
+        # accel-ppp's CLI names a session's IPv6 prefixes; for the rp-pppoe server, its routes do.
+        routes = self._ipv6_routes(ipr) if self.config.server == "rp-pppoe" else []
+        ppp = link_facts(links, addresses, routes)
         now = time.time()
         with self.lock:
             adopted = [
@@ -1733,6 +1766,17 @@ class Agent:
                 }
             )
         return links, addresses, macs
+
+    @staticmethod
+    def _ipv6_routes(ipr) -> list[dict]:
+        routes = []
+        for msg in ipr.get_routes(family=socket.AF_INET6):
+            dst = msg.get_attr("RTA_DST")
+            oif = msg.get_attr("RTA_OIF")
+            table = msg.get_attr("RTA_TABLE") or msg["table"]
+            if dst and oif and table == RT_TABLE_MAIN:  # not the local table's own and multicast
+                routes.append({"oif": oif, "family": socket.AF_INET6, "dst": f"{dst}/{msg['dst_len']}"})
+        return routes
 
     # -- health: keepalived's track file and the discovery posture ---------------------------------------
 

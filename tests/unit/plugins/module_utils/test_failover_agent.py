@@ -264,8 +264,48 @@ def test_link_facts():
         "ipv4": "100.64.0.11",
         "ipv6_local_ll": "fe80::1",
         "ipv6_peer_ll": "fe80::2",
+        "ipv6_routed": [],
     }
     assert facts["ppp1"]["ipv6_local_ll"] is None
+
+
+def test_link_facts_keep_the_ipv6_prefixes_routed_to_a_session():
+    routes = [
+        {"oif": 7, "family": socket.AF_INET6, "dst": "2001:db8:110:1::/64"},
+        {"oif": 7, "family": socket.AF_INET6, "dst": "fe80::/64"},  # the link's own
+        {"oif": 7, "family": socket.AF_INET6, "dst": "fe80::2/128"},  # the peer
+        {"oif": 7, "family": socket.AF_INET6, "dst": "ff00::/8"},  # multicast
+        {"oif": 7, "family": socket.AF_INET, "dst": "100.64.0.11/32"},
+        {"oif": 2, "family": socket.AF_INET6, "dst": "2001:db8:100:2::/64"},  # not a ppp link
+        {"oif": 8, "family": socket.AF_INET6, "dst": "2001:db8:110:2::/64"},
+        {"oif": 8, "family": socket.AF_INET6, "dst": "2001:db8:110:2::1/128"},
+    ]
+    facts = link_facts(LINKS, ADDRESSES, routes)
+    assert facts["ppp0"]["ipv6_routed"] == ["2001:db8:110:1::/64"]
+    assert facts["ppp1"]["ipv6_routed"] == ["2001:db8:110:2::/64"]
+
+
+def test_ipv6_routes_read_through_netlink(scratch_netns, netns_ip):
+    """The route dump the rp-pppoe sessions' prefixes come from, against a real kernel."""
+    from pyroute2 import IPRoute
+
+    # A veth stands in for the ppp interface (this kernel may have neither ppp nor dummy links).
+    netns_ip("-n", scratch_netns, "link", "add", "ppp9", "type", "veth", "peer", "name", "peer9")
+    netns_ip("-n", scratch_netns, "link", "set", "ppp9", "up")
+    netns_ip("-n", scratch_netns, "link", "set", "peer9", "up")
+    netns_ip(
+        "-n", scratch_netns, "-6", "route", "add", "2001:db8:110:9::/64", "dev", "ppp9", "proto", "static"
+    )
+
+    def dump():
+        with IPRoute() as ipr:
+            index = ipr.link_lookup(ifname="ppp9")[0]
+            return index, failover_agent.Agent._ipv6_routes(ipr)
+
+    index, routes = run_in_netns(scratch_netns, dump)
+    assert {"oif": index, "family": socket.AF_INET6, "dst": "2001:db8:110:9::/64"} in routes
+    links = [{"index": index, "name": "ppp9", "type": 512, "mtu": 1500}]
+    assert link_facts(links, [], routes)["ppp9"]["ipv6_routed"] == ["2001:db8:110:9::/64"]
 
 
 def test_join_accel_ppp_with_the_recorded_daemon(fixture_path, transcript):
@@ -346,6 +386,16 @@ def test_rp_pppoe_session_from_command_line_and_record():
         "100.64.0.1",
     )
     assert (s.ipv6_local_ll, s.ifname, s.since) == ("fe80::1", "ppp0", 50.0)
+    # No prefix routed to the session (no ipv6-up hook, or no static prefix): none replicated.
+    assert s.ipv6_delegated is None
+    # The static prefix its ipv6-up hook routed to the session: routed, not advertised, on adoption.
+    routed = link_facts(
+        LINKS, ADDRESSES, [{"oif": 7, "family": socket.AF_INET6, "dst": "2001:db8:110:1::/64"}]
+    )
+    s = rp_pppoe_session(
+        ("access", 4, "02:00:00:00:c0:01"), record, routed, {"access": "02:00:00:00:0b:01"}, 50.0
+    )
+    assert (s.ipv6_delegated, s.ipv6_prefix) == ("2001:db8:110:1::/64", None)
     # No record yet (IPCP not up): replicated without addresses, so only a PADT can be sent.
     bare = rp_pppoe_session(
         ("access", 5, "02:00:00:00:c0:02"), {}, facts, {"access": "02:00:00:00:0b:01"}, 1.0

@@ -1769,6 +1769,11 @@ class Agent:
 
     @staticmethod
     def _ipv6_routes(ipr) -> list[dict]:
+        """The main table's IPv6 routes with an outgoing interface, for link_facts.
+
+        Not _netns.Kernel.routes: that module imports pyroute2 at once (seconds under emulation
+        for every `isplab-bng-failover` command) and is not installed with the agent.
+        """
         routes = []
         for msg in ipr.get_routes(family=socket.AF_INET6):
             dst = msg.get_attr("RTA_DST")

@@ -293,6 +293,23 @@ def stop(spec: VmSpec, timeout: float) -> str:
     return how
 
 
+def probe_kvm(spec: VmSpec, timeout: float) -> tuple[int | None, str | None]:
+    """Boots with KVM: (pid, None) once the guest kernel prints, else (None, why) with QEMU gone.
+
+    Two ways KVM fails on hosts that expose /dev/kvm: QEMU itself refuses to start (e.g. "failed
+    to set MSR 0x10a", a nested hypervisor without that MSR), or the guest hangs before its
+    kernel prints anything.
+    """
+    try:
+        pid = launch(spec, "kvm")
+    except QemuError as error:
+        return None, f"KVM did not start ({str(error).splitlines()[0]})"
+    if wait_for_console(spec, KERNEL_FIRST_LINE, timeout, pid):
+        return pid, None
+    kill(pid)
+    return None, f"KVM guest silent after {timeout:g}s"
+
+
 def start(spec: VmSpec, accel: str, kvm_probe_timeout: float, boot_timeout: float) -> dict:
     """Boots the VM and waits for SSH. Returns facts about the boot."""
     spec.qemu_binary = find_qemu(spec.qemu_binary)
@@ -308,31 +325,19 @@ def start(spec: VmSpec, accel: str, kvm_probe_timeout: float, boot_timeout: floa
         verdict = remembered_kvm_verdict(spec)
         use_kvm = kvm_usable() and verdict is not False
     if use_kvm:
-        # Two ways KVM fails on hosts that expose /dev/kvm: QEMU itself refuses to start (e.g.
-        # "failed to set MSR 0x10a", a nested hypervisor without that MSR), or the guest hangs
-        # before its kernel prints. Both fall back to TCG under accel=auto.
-        try:
-            pid = launch(spec, "kvm")
-        except QemuError as error:
-            if accel == "kvm":
-                raise
-            remember_kvm_verdict(spec, False)
-            notes.append(f"KVM did not start ({str(error).splitlines()[0]}): fell back to TCG")
-            use_kvm = False
+        pid, failure = probe_kvm(spec, kvm_probe_timeout)
+        if failure is None:
+            remember_kvm_verdict(spec, True)
+            chosen = "kvm"
+        elif accel == "kvm":
+            raise QemuError(
+                f"{failure}; set lab_vm_accel=auto or tcg to use software emulation.\n"
+                f"Last console lines:\n{console_tail(spec)}"
+            )
         else:
-            if wait_for_console(spec, KERNEL_FIRST_LINE, kvm_probe_timeout, pid):
-                remember_kvm_verdict(spec, True)
-                chosen = "kvm"
-            else:
-                kill(pid)
-                if accel == "kvm":
-                    raise QemuError(
-                        f"the KVM guest printed nothing within {kvm_probe_timeout:g}s; set lab_vm_accel=auto "
-                        "or tcg to use software emulation.\nLast console lines:\n" + console_tail(spec)
-                    )
-                remember_kvm_verdict(spec, False)
-                notes.append(f"KVM guest silent after {kvm_probe_timeout:g}s: fell back to TCG")
-                use_kvm = False
+            remember_kvm_verdict(spec, False)
+            notes.append(f"{failure}: fell back to TCG")
+            use_kvm = False
     if not use_kvm:
         pid = launch(spec, "tcg")
         chosen = "tcg"

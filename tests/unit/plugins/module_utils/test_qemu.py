@@ -98,10 +98,11 @@ def test_stale_pid_file_of_another_process_is_ignored(spec, tmp_path):
 
 
 FAKE_QEMU = """#!/bin/bash
-# Stands in for qemu-system-x86_64: refuses KVM the way a host without MSR 0x10a does, and under
-# TCG "daemonizes" a sleeping process that carries its -name (as QEMU's command line does) and
-# writes its pid where -pidfile says.
-if [[ " $* " == *" -accel kvm "* ]]; then
+# Stands in for qemu-system-x86_64: refuses KVM the way a host without MSR 0x10a does (with
+# FAKE_KVM=silent it starts a KVM guest that never prints); otherwise it "daemonizes" a sleeping
+# process that carries its -name (as QEMU's command line does) and writes its pid where -pidfile
+# says.
+if [[ " $* " == *" -accel kvm "* && "${FAKE_KVM:-}" != silent ]]; then
   echo "qemu-system-x86_64: error: failed to set MSR 0x10a to 0x69" >&2
   exit 1
 fi
@@ -127,18 +128,27 @@ def spec_with_fake_qemu(spec, tmp_path):
     return spec
 
 
-def test_kvm_that_qemu_refuses_falls_back_to_tcg(spec_with_fake_qemu, monkeypatch):
+@pytest.mark.parametrize(
+    ("fake_kvm", "note"),
+    [
+        (
+            "refuse",
+            "KVM did not start (QEMU (kvm) did not start: qemu-system-x86_64: error: "
+            "failed to set MSR 0x10a to 0x69): fell back to TCG",
+        ),
+        ("silent", "KVM guest silent after 1s: fell back to TCG"),
+    ],
+)
+def test_kvm_that_fails_falls_back_to_tcg(spec_with_fake_qemu, monkeypatch, fake_kvm, note):
     spec = spec_with_fake_qemu
+    monkeypatch.setenv("FAKE_KVM", fake_kvm)
     monkeypatch.setattr(_qemu, "kvm_usable", lambda: True)
     monkeypatch.setattr(_qemu, "boot_id", lambda: "boot-1")
     monkeypatch.setattr(_qemu, "ssh_answers", lambda port: True)
-    facts = _qemu.start(spec, "auto", 5, 5)
+    facts = _qemu.start(spec, "auto", 1, 5)
     try:
         assert facts["accel"] == "tcg"
-        assert facts["notes"] == [
-            "KVM did not start (QEMU (kvm) did not start: qemu-system-x86_64: error: "
-            "failed to set MSR 0x10a to 0x69): fell back to TCG"
-        ]
+        assert facts["notes"] == [note]
         assert _qemu.remembered_kvm_verdict(spec) is False
     finally:
         _qemu.kill(facts["pid"])

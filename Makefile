@@ -63,7 +63,7 @@ lint: venv ## yamllint, ansible-lint (production profile), ruff, module docs
 	@$(MAKE) --no-print-directory lint-inventories
 
 lint-inventories: venv ## The inventories: groups, playbook syntax, variables against the roles' specs
-	@for inventory in "inventories/lab -i tests/inventories/lab_host.yml" inventories/pair; do \
+	@for inventory in "inventories/lab -i tests/inventories/lab_host.yml" "inventories/pair -e @tests/inventories/pair_secrets.yml"; do \
 	  echo "==> -i $$inventory"; \
 	  ansible-inventory -i $$inventory --graph || exit 1; \
 	  for playbook in site verify teardown; do \

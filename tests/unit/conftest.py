@@ -7,6 +7,8 @@ tests/unit/fixtures/accel-ppp-1.14.0/ holds real bytes captured from running dae
 from __future__ import annotations
 
 import json
+import os
+import subprocess
 import sys
 from pathlib import Path
 
@@ -61,3 +63,26 @@ def lab_topology():
         return json.loads(json.dumps(model))  # plain dicts, lists and strings
 
     return render
+
+
+@pytest.fixture(scope="session")
+def ansible_playbook():
+    """run(*args) -> CompletedProcess of ansible-playbook in the checkout, with its ansible.cfg.
+
+    ansible-playbook is the one beside the Python that runs the tests (the venv's, which need
+    not be activated); colour is off so that tests can read the output.
+    """
+    env = {
+        **os.environ,
+        "PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ.get('PATH', '')}",
+        "ANSIBLE_CONFIG": str(REPO / "ansible.cfg"),
+        "ANSIBLE_NOCOLOR": "1",
+        "ANSIBLE_FORCE_COLOR": "0",
+    }
+
+    def run(*args: str) -> subprocess.CompletedProcess:
+        return subprocess.run(
+            ["ansible-playbook", *args], capture_output=True, text=True, env=env, cwd=REPO, check=False
+        )
+
+    return run

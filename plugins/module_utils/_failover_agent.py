@@ -65,6 +65,7 @@ from ansible_collections.isplab.bng.plugins.module_utils._accel_ppp_cli import (
     AccelPppCli,
     AccelPppError,
 )
+from ansible_collections.isplab.bng.plugins.module_utils._descriptors import budget, raise_open_file_limit
 from ansible_collections.isplab.bng.plugins.module_utils._failover_state import (
     CorruptStateError,
     FailoverStateError,
@@ -1080,6 +1081,7 @@ class Agent:
         self.threads: list[threading.Thread] = []
         self.calls: queue.SimpleQueue = queue.SimpleQueue()
         self.wake_read, self.wake_write = os.pipe2(os.O_NONBLOCK | os.O_CLOEXEC)
+        self._descriptor_problem: str | None = None
 
     # -- setup and the main loop ---------------------------------------------------------------------
 
@@ -1087,6 +1089,8 @@ class Agent:
         from pyroute2 import IPRoute  # only the agent needs netlink; the CLI entry points do not
 
         config = self.config
+        soft, hard = raise_open_file_limit()
+        log.info("open file limit %d (hard %d): room to adopt %d sessions", soft, hard, budget(0).adoptable)
         for directory in (config.instance_run_dir, config.instance_state_dir, config.pppd_records_dir):
             os.makedirs(directory, mode=0o700, exist_ok=True)
         os.chmod(config.pppd_records_dir, 0o755)
@@ -1171,7 +1175,7 @@ class Agent:
             return self.keepalived_state == "MASTER"
         target = ipaddress.ip_address(self.config.vip)
         family = socket.AF_INET6 if target.version == 6 else socket.AF_INET
-        for msg in self.ipr.get_addr(family=family):
+        for msg in netlink_dump(self.ipr.get_addr, family=family):
             address = msg.get_attr("IFA_LOCAL") or msg.get_attr("IFA_ADDRESS")
             if address and ipaddress.ip_address(address) == target:
                 return True
@@ -1739,7 +1743,7 @@ class Agent:
     @staticmethod
     def _netlink_dump(ipr) -> tuple[list[dict], list[dict], dict[str, str]]:
         links, macs = [], {}
-        for msg in dump_links(ipr):
+        for msg in netlink_dump(ipr.get_links):
             name = msg.get_attr("IFLA_IFNAME")
             mac = msg.get_attr("IFLA_ADDRESS")
             links.append(
@@ -1754,7 +1758,7 @@ class Agent:
                 with contextlib.suppress(MacAddressError):
                     macs[name] = normalise_mac(mac)
         addresses = []
-        for msg in ipr.get_addr():
+        for msg in netlink_dump(ipr.get_addr):
             local = msg.get_attr("IFA_LOCAL") or msg.get_attr("IFA_ADDRESS")
             peer = msg.get_attr("IFA_ADDRESS")
             addresses.append(
@@ -1775,7 +1779,7 @@ class Agent:
         for every `isplab-bng-failover` command) and is not installed with the agent.
         """
         routes = []
-        for msg in ipr.get_routes(family=socket.AF_INET6):
+        for msg in netlink_dump(ipr.get_routes, family=socket.AF_INET6):
             dst = msg.get_attr("RTA_DST")
             oif = msg.get_attr("RTA_OIF")
             table = msg.get_attr("RTA_TABLE") or msg["table"]
@@ -2532,7 +2536,7 @@ class Agent:
     def _macvlans(self) -> list[str]:
         return [
             m.get_attr("IFLA_IFNAME")
-            for m in dump_links(self.ipr)
+            for m in netlink_dump(self.ipr.get_links)
             if (m.get_attr("IFLA_IFNAME") or "").startswith("ac") and len(m.get_attr("IFLA_IFNAME")) == 14
         ]
 
@@ -2745,10 +2749,24 @@ class Agent:
             if self.role == "active"
             else None,
             "adopted": len(self.adopted),
+            "descriptors": self._descriptor_budget(len(stored.snapshot.sessions) if stored else 0),
             "rehome_pending": len(self.rehome_queue),
             "last_takeover": self.last_takeover,
             "updated": round(now, 3),
         }
+
+    def _descriptor_budget(self, wanted: int) -> dict:
+        """Whether a takeover of `wanted` sessions fits under the open file limit; a shortfall is
+        logged when it appears, while the standby waits, not found in the middle of a takeover."""
+        now = budget(wanted)
+        problem = now.problem()
+        if problem != self._descriptor_problem:
+            if problem:
+                log.warning("%s", problem)
+            elif self._descriptor_problem:
+                log.info("the open file limit leaves room to adopt all %d replicated sessions again", wanted)
+            self._descriptor_problem = problem
+        return now.describe()
 
     def _write_status(self) -> None:
         status = self.status()
@@ -2774,14 +2792,15 @@ def _lost(before: list[ReplicatedSession], after: list[ReplicatedSession]) -> bo
     return bool({s.key for s in before} - {s.key for s in after})
 
 
-def dump_links(ipr, attempts: int = 5) -> list:
-    """ipr.get_links(), again when the kernel interrupts the dump because links changed
-    meanwhile (ppp interfaces coming and going by the dozen during a failure)."""
+def netlink_dump(request: Callable[..., Iterable], *args, attempts: int = 5, **kwargs) -> list:
+    """request(*args, **kwargs) (a dump such as ipr.get_links), again when the kernel interrupts
+    the dump because what it lists changed meanwhile (ppp interfaces, their addresses and routes
+    coming and going by the hundred during a takeover)."""
     from pyroute2.netlink.exceptions import NetlinkDumpInterrupted
 
     for attempt in range(attempts):
         try:
-            return list(ipr.get_links())
+            return list(request(*args, **kwargs))
         except NetlinkDumpInterrupted:
             if attempt == attempts - 1:
                 raise

@@ -28,7 +28,6 @@ from ansible_collections.isplab.bng.plugins.module_utils._failover_agent import 
     control_request,
     discovery_blocked,
     discovery_filter,
-    dump_links,
     exchange,
     fd_name,
     frame,
@@ -36,6 +35,7 @@ from ansible_collections.isplab.bng.plugins.module_utils._failover_agent import 
     link_facts,
     macvlan_name,
     main,
+    netlink_dump,
     parse_fifo_line,
     parse_pppd_record,
     parse_rp_pppoe_argv,
@@ -788,10 +788,10 @@ def test_an_interrupted_link_dump_is_read_again():
             return ["lo", "access"]
 
     ipr = Ipr()
-    assert dump_links(ipr) == ["lo", "access"]
+    assert netlink_dump(ipr.get_links) == ["lo", "access"]
     assert ipr.calls == 3
     with pytest.raises(NetlinkDumpInterrupted):
-        dump_links(Ipr(), attempts=2)
+        netlink_dump(Ipr().get_links, attempts=2)
 
 
 def test_systemctl_is_asked_again_when_systemd_answers_late(monkeypatch):
@@ -1180,3 +1180,50 @@ def test_accel_ppp_late_on_its_cli_fails_only_after_health_failures_checks(tmp_p
     finally:
         os.close(agent.wake_read)
         os.close(agent.wake_write)
+
+
+def test_every_dump_the_agent_reads_is_read_again_when_interrupted():
+    # During a takeover addresses and routes change by the hundred too, not only links.
+    from pyroute2.netlink.exceptions import NetlinkDumpInterrupted
+
+    class Ipr:
+        def __init__(self):
+            self.calls = {"get_links": 0, "get_addr": 0, "get_routes": 0}
+
+        def _interrupted_once(self, name):
+            self.calls[name] += 1
+            if self.calls[name] == 1:
+                raise NetlinkDumpInterrupted()
+            return []
+
+        def get_links(self):
+            return self._interrupted_once("get_links")
+
+        def get_addr(self):
+            return self._interrupted_once("get_addr")
+
+        def get_routes(self, family=None):
+            return self._interrupted_once("get_routes")
+
+    ipr = Ipr()
+    assert Agent._netlink_dump(ipr) == ([], [], {})
+    assert Agent._ipv6_routes(ipr) == []
+    assert ipr.calls == {"get_links": 2, "get_addr": 2, "get_routes": 2}
+
+
+def test_a_standby_says_before_a_takeover_when_the_open_file_limit_is_too_low(standby, monkeypatch, caplog):
+    import resource
+
+    stored = StoredState(
+        Snapshot("bng1", "b", 9, 100.0, tuple(session(n) for n in range(1, 51)), 100.0), 100.5
+    )
+    standby.peer_state = stored
+    assert standby.status()["descriptors"]["short"] == 0
+    limit = standby.status()["descriptors"]["open"] + 64 + 3 * 20  # room for 20 of the 50
+    monkeypatch.setattr(resource, "getrlimit", lambda _: (limit, limit))
+    with caplog.at_level("WARNING"):
+        descriptors = standby.status()["descriptors"]
+        standby.status()  # said once, not at every status
+    assert (descriptors["adoptable"], descriptors["short"]) in {(20, 30), (19, 31)}
+    warnings = [r.getMessage() for r in caplog.records if r.levelname == "WARNING"]
+    assert len(warnings) == 1 and "of the 50 replicated sessions" in warnings[0], warnings

@@ -37,6 +37,7 @@ The module-level functions are pure and unit tested; the Agent class does the I/
 
 from __future__ import annotations
 
+import collections
 import contextlib
 import fcntl
 import ipaddress
@@ -194,6 +195,7 @@ class AgentConfig:
     ra_valid_lifetime: int = 3600
     ra_preferred_lifetime: int = 1800
     rehome_rate: float = 5.0
+    padt_rate: float = 10.0
     accel_ppp_host: str = "127.0.0.1"
     accel_ppp_port: int = 2001
     accel_ppp_password: str | None = field(default=None, repr=False)
@@ -238,6 +240,7 @@ _NUMBERS = {
     "echo_interval": (0.1, 3600.0),
     "ra_interval": (1.0, 3600.0),
     "rehome_rate": (0.01, 10000.0),
+    "padt_rate": (0.01, 10000.0),
     "accel_ppp_timeout": (0.1, 60.0),
 }
 _INTEGERS = {
@@ -311,7 +314,7 @@ def config_from_dict(data: Any, where: str = "config") -> AgentConfig:
                 raise bad(
                     name,
                     f"a number of seconds from {low:g} to {high:g}"
-                    if name != "rehome_rate"
+                    if name not in ("rehome_rate", "padt_rate")
                     else f"a rate from {low:g} to {high:g} sessions per second",
                 )
             values[name] = float(value)
@@ -1046,6 +1049,10 @@ class Agent:
         self.by_fd: dict[int, Adopted] = {}
         self.rehome_queue: list[tuple[int, str, str]] = []
         self.rehome_interval = 1.0 / config.rehome_rate
+        # Stage one's PADTs (device, frame), sent at padt_rate so that the clients do not all
+        # redial at the same moment.
+        self.padt_queue: collections.deque[tuple[str, bytes]] = collections.deque()
+        self.next_padt = 0.0
         # The configured takeover, which an operator may switch at run time (drills, benchmarks).
         self.takeover_mode = config.takeover
         self.next_rehome = 0.0
@@ -1258,6 +1265,10 @@ class Agent:
             self.next_rehome = now + self.rehome_interval
         if self.rehome_queue:
             due = min(due, self.next_rehome)
+        if self.padt_queue:
+            self._send_due_padts(now)
+            if self.padt_queue:
+                due = min(due, self.next_padt)
         if self.retry_takeover is not None and now >= self.retry_takeover:
             self.retry_takeover = None
             if self.role != "active" and self._holds_vip():
@@ -2174,23 +2185,35 @@ class Agent:
                 log.warning("could not adopt %s: %s; sending a PADT instead", session.name, exc)
                 padt.append(Decision(session, "padt", str(exc)))
             self._journal_done(session.key, outcome.get(_key_text(session.key), "padt"))
-        by_device: dict[str, list[bytes]] = {}
+        if padt and not self.padt_queue:
+            self.next_padt = time.monotonic()  # the first at once
         for decision in padt:
             session = decision.session
             device = devices.get(session.ac_mac) or self.config.access_interface
-            by_device.setdefault(device, []).append(
-                build_padt(session.session_id, session.client_mac, session.ac_mac)
+            self.padt_queue.append(
+                (device, build_padt(session.session_id, session.client_mac, session.ac_mac))
             )
             outcome[_key_text(session.key)] = "padt"
             if decision.action == "padt":
                 self._journal_done(session.key, "padt")
             log.info("PADT to %s: %s", session.name, decision.reason)
-        for device, frames in by_device.items():
+        if padt:
+            log.info("sending %d PADTs at %g per second", len(padt), self.config.padt_rate)
+            self._send_due_padts(time.monotonic())
+        return outcome
+
+    def _send_due_padts(self, now: float) -> None:
+        """The PADTs due by now at padt_rate (more than one when the loop was late)."""
+        due: dict[str, list[bytes]] = {}
+        while self.padt_queue and now >= self.next_padt:
+            device, frame = self.padt_queue.popleft()
+            due.setdefault(device, []).append(frame)
+            self.next_padt += 1.0 / self.config.padt_rate
+        for device, frames in due.items():
             try:
                 send_frames(device, frames)
             except PppoeKernelError as exc:
                 log.error("PADTs on %s: %s", device, exc)
-        return outcome
 
     def _prepare_devices(self, ac_macs: set[str]) -> dict[str, str]:
         """An up interface carrying each AC MAC: the access port for our own, a macvlan for others."""
@@ -2751,6 +2774,7 @@ class Agent:
             "adopted": len(self.adopted),
             "descriptors": self._descriptor_budget(len(stored.snapshot.sessions) if stored else 0),
             "rehome_pending": len(self.rehome_queue),
+            "padt_pending": len(self.padt_queue),
             "last_takeover": self.last_takeover,
             "updated": round(now, 3),
         }

@@ -1227,3 +1227,43 @@ def test_a_standby_says_before_a_takeover_when_the_open_file_limit_is_too_low(st
     assert (descriptors["adoptable"], descriptors["short"]) in {(20, 30), (19, 31)}
     warnings = [r.getMessage() for r in caplog.records if r.levelname == "WARNING"]
     assert len(warnings) == 1 and "of the 50 replicated sessions" in warnings[0], warnings
+
+
+def test_stage_one_padts_are_paced_at_padt_rate(tmp_path, monkeypatch):
+    # All at once, 50 subscribers redialed together and 7 were not back within 240 s: the PADTs
+    # go out at padt_rate per second from the event loop's timers, as re-homing does.
+    from ansible_collections.isplab.bng.plugins.module_utils import _failover_agent
+    from ansible_collections.isplab.bng.plugins.module_utils._failover_agent import Decision
+
+    agent = Agent(config(tmp_path, padt_rate=10.0))
+    try:
+        sent: list[tuple[str, int, float]] = []
+        clock = [1000.0]
+        monkeypatch.setattr("time.monotonic", lambda: clock[0])
+        monkeypatch.setattr(
+            _failover_agent,
+            "send_frames",
+            lambda device, frames: sent.extend((device, f[16] << 8 | f[17], clock[0]) for f in frames),
+        )
+        monkeypatch.setattr(agent, "_prepare_devices", lambda macs: {})
+        monkeypatch.setattr(agent, "_journal_done", lambda key, outcome: None)
+        monkeypatch.setattr(agent, "_write_status", lambda: None)
+        decisions = [Decision(session(n), "padt", "takeover mode padt (stage one)") for n in range(1, 6)]
+        outcome = agent._execute(decisions)
+        assert set(outcome.values()) == {"padt"} and len(outcome) == 5
+        assert [s[1] for s in sent] == [1], "the first at once, the others paced"
+        assert agent.status()["padt_pending"] == 4
+        clock[0] = 1000.05
+        agent._timers(clock[0])
+        assert len(sent) == 1
+        clock[0] = 1000.1
+        agent._timers(clock[0])
+        assert [s[1] for s in sent] == [1, 2]
+        clock[0] = 1000.45  # late: what is due goes at once, no more
+        agent._timers(clock[0])
+        assert [s[1] for s in sent] == [1, 2, 3, 4, 5]
+        assert {s[0] for s in sent} == {agent.config.access_interface}
+        assert agent.status()["padt_pending"] == 0
+    finally:
+        os.close(agent.wake_read)
+        os.close(agent.wake_write)

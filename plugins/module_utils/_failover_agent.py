@@ -37,6 +37,7 @@ The module-level functions are pure and unit tested; the Agent class does the I/
 
 from __future__ import annotations
 
+import collections
 import contextlib
 import fcntl
 import ipaddress
@@ -65,6 +66,7 @@ from ansible_collections.isplab.bng.plugins.module_utils._accel_ppp_cli import (
     AccelPppCli,
     AccelPppError,
 )
+from ansible_collections.isplab.bng.plugins.module_utils._descriptors import budget, raise_open_file_limit
 from ansible_collections.isplab.bng.plugins.module_utils._failover_state import (
     CorruptStateError,
     FailoverStateError,
@@ -193,6 +195,7 @@ class AgentConfig:
     ra_valid_lifetime: int = 3600
     ra_preferred_lifetime: int = 1800
     rehome_rate: float = 5.0
+    padt_rate: float = 10.0
     accel_ppp_host: str = "127.0.0.1"
     accel_ppp_port: int = 2001
     accel_ppp_password: str | None = field(default=None, repr=False)
@@ -237,6 +240,7 @@ _NUMBERS = {
     "echo_interval": (0.1, 3600.0),
     "ra_interval": (1.0, 3600.0),
     "rehome_rate": (0.01, 10000.0),
+    "padt_rate": (0.01, 10000.0),
     "accel_ppp_timeout": (0.1, 60.0),
 }
 _INTEGERS = {
@@ -310,7 +314,7 @@ def config_from_dict(data: Any, where: str = "config") -> AgentConfig:
                 raise bad(
                     name,
                     f"a number of seconds from {low:g} to {high:g}"
-                    if name != "rehome_rate"
+                    if name not in ("rehome_rate", "padt_rate")
                     else f"a rate from {low:g} to {high:g} sessions per second",
                 )
             values[name] = float(value)
@@ -1045,6 +1049,10 @@ class Agent:
         self.by_fd: dict[int, Adopted] = {}
         self.rehome_queue: list[tuple[int, str, str]] = []
         self.rehome_interval = 1.0 / config.rehome_rate
+        # Stage one's PADTs (device, frame), sent at padt_rate so that the clients do not all
+        # redial at the same moment.
+        self.padt_queue: collections.deque[tuple[str, bytes]] = collections.deque()
+        self.next_padt = 0.0
         # The configured takeover, which an operator may switch at run time (drills, benchmarks).
         self.takeover_mode = config.takeover
         self.next_rehome = 0.0
@@ -1080,6 +1088,7 @@ class Agent:
         self.threads: list[threading.Thread] = []
         self.calls: queue.SimpleQueue = queue.SimpleQueue()
         self.wake_read, self.wake_write = os.pipe2(os.O_NONBLOCK | os.O_CLOEXEC)
+        self._descriptor_problem: str | None = None
 
     # -- setup and the main loop ---------------------------------------------------------------------
 
@@ -1087,6 +1096,8 @@ class Agent:
         from pyroute2 import IPRoute  # only the agent needs netlink; the CLI entry points do not
 
         config = self.config
+        soft, hard = raise_open_file_limit()
+        log.info("open file limit %d (hard %d): room to adopt %d sessions", soft, hard, budget(0).adoptable)
         for directory in (config.instance_run_dir, config.instance_state_dir, config.pppd_records_dir):
             os.makedirs(directory, mode=0o700, exist_ok=True)
         os.chmod(config.pppd_records_dir, 0o755)
@@ -1171,7 +1182,7 @@ class Agent:
             return self.keepalived_state == "MASTER"
         target = ipaddress.ip_address(self.config.vip)
         family = socket.AF_INET6 if target.version == 6 else socket.AF_INET
-        for msg in self.ipr.get_addr(family=family):
+        for msg in netlink_dump(self.ipr.get_addr, family=family):
             address = msg.get_attr("IFA_LOCAL") or msg.get_attr("IFA_ADDRESS")
             if address and ipaddress.ip_address(address) == target:
                 return True
@@ -1254,6 +1265,10 @@ class Agent:
             self.next_rehome = now + self.rehome_interval
         if self.rehome_queue:
             due = min(due, self.next_rehome)
+        if self.padt_queue:
+            self._send_due_padts(now)
+            if self.padt_queue:
+                due = min(due, self.next_padt)
         if self.retry_takeover is not None and now >= self.retry_takeover:
             self.retry_takeover = None
             if self.role != "active" and self._holds_vip():
@@ -1739,7 +1754,7 @@ class Agent:
     @staticmethod
     def _netlink_dump(ipr) -> tuple[list[dict], list[dict], dict[str, str]]:
         links, macs = [], {}
-        for msg in dump_links(ipr):
+        for msg in netlink_dump(ipr.get_links):
             name = msg.get_attr("IFLA_IFNAME")
             mac = msg.get_attr("IFLA_ADDRESS")
             links.append(
@@ -1754,7 +1769,7 @@ class Agent:
                 with contextlib.suppress(MacAddressError):
                     macs[name] = normalise_mac(mac)
         addresses = []
-        for msg in ipr.get_addr():
+        for msg in netlink_dump(ipr.get_addr):
             local = msg.get_attr("IFA_LOCAL") or msg.get_attr("IFA_ADDRESS")
             peer = msg.get_attr("IFA_ADDRESS")
             addresses.append(
@@ -1775,7 +1790,7 @@ class Agent:
         for every `isplab-bng-failover` command) and is not installed with the agent.
         """
         routes = []
-        for msg in ipr.get_routes(family=socket.AF_INET6):
+        for msg in netlink_dump(ipr.get_routes, family=socket.AF_INET6):
             dst = msg.get_attr("RTA_DST")
             oif = msg.get_attr("RTA_OIF")
             table = msg.get_attr("RTA_TABLE") or msg["table"]
@@ -2170,23 +2185,35 @@ class Agent:
                 log.warning("could not adopt %s: %s; sending a PADT instead", session.name, exc)
                 padt.append(Decision(session, "padt", str(exc)))
             self._journal_done(session.key, outcome.get(_key_text(session.key), "padt"))
-        by_device: dict[str, list[bytes]] = {}
+        if padt and not self.padt_queue:
+            self.next_padt = time.monotonic()  # the first at once
         for decision in padt:
             session = decision.session
             device = devices.get(session.ac_mac) or self.config.access_interface
-            by_device.setdefault(device, []).append(
-                build_padt(session.session_id, session.client_mac, session.ac_mac)
+            self.padt_queue.append(
+                (device, build_padt(session.session_id, session.client_mac, session.ac_mac))
             )
             outcome[_key_text(session.key)] = "padt"
             if decision.action == "padt":
                 self._journal_done(session.key, "padt")
             log.info("PADT to %s: %s", session.name, decision.reason)
-        for device, frames in by_device.items():
+        if padt:
+            log.info("sending %d PADTs at %g per second", len(padt), self.config.padt_rate)
+            self._send_due_padts(time.monotonic())
+        return outcome
+
+    def _send_due_padts(self, now: float) -> None:
+        """The PADTs due by now at padt_rate (more than one when the loop was late)."""
+        due: dict[str, list[bytes]] = {}
+        while self.padt_queue and now >= self.next_padt:
+            device, frame = self.padt_queue.popleft()
+            due.setdefault(device, []).append(frame)
+            self.next_padt += 1.0 / self.config.padt_rate
+        for device, frames in due.items():
             try:
                 send_frames(device, frames)
             except PppoeKernelError as exc:
                 log.error("PADTs on %s: %s", device, exc)
-        return outcome
 
     def _prepare_devices(self, ac_macs: set[str]) -> dict[str, str]:
         """An up interface carrying each AC MAC: the access port for our own, a macvlan for others."""
@@ -2532,7 +2559,7 @@ class Agent:
     def _macvlans(self) -> list[str]:
         return [
             m.get_attr("IFLA_IFNAME")
-            for m in dump_links(self.ipr)
+            for m in netlink_dump(self.ipr.get_links)
             if (m.get_attr("IFLA_IFNAME") or "").startswith("ac") and len(m.get_attr("IFLA_IFNAME")) == 14
         ]
 
@@ -2745,10 +2772,25 @@ class Agent:
             if self.role == "active"
             else None,
             "adopted": len(self.adopted),
+            "descriptors": self._descriptor_budget(len(stored.snapshot.sessions) if stored else 0),
             "rehome_pending": len(self.rehome_queue),
+            "padt_pending": len(self.padt_queue),
             "last_takeover": self.last_takeover,
             "updated": round(now, 3),
         }
+
+    def _descriptor_budget(self, wanted: int) -> dict:
+        """Whether a takeover of `wanted` sessions fits under the open file limit; a shortfall is
+        logged when it appears, while the standby waits, not found in the middle of a takeover."""
+        now = budget(wanted)
+        problem = now.problem()
+        if problem != self._descriptor_problem:
+            if problem:
+                log.warning("%s", problem)
+            elif self._descriptor_problem:
+                log.info("the open file limit leaves room to adopt all %d replicated sessions again", wanted)
+            self._descriptor_problem = problem
+        return now.describe()
 
     def _write_status(self) -> None:
         status = self.status()
@@ -2774,14 +2816,15 @@ def _lost(before: list[ReplicatedSession], after: list[ReplicatedSession]) -> bo
     return bool({s.key for s in before} - {s.key for s in after})
 
 
-def dump_links(ipr, attempts: int = 5) -> list:
-    """ipr.get_links(), again when the kernel interrupts the dump because links changed
-    meanwhile (ppp interfaces coming and going by the dozen during a failure)."""
+def netlink_dump(request: Callable[..., Iterable], *args, attempts: int = 5, **kwargs) -> list:
+    """request(*args, **kwargs) (a dump such as ipr.get_links), again when the kernel interrupts
+    the dump because what it lists changed meanwhile (ppp interfaces, their addresses and routes
+    coming and going by the hundred during a takeover)."""
     from pyroute2.netlink.exceptions import NetlinkDumpInterrupted
 
     for attempt in range(attempts):
         try:
-            return list(ipr.get_links())
+            return list(request(*args, **kwargs))
         except NetlinkDumpInterrupted:
             if attempt == attempts - 1:
                 raise

@@ -119,6 +119,7 @@ agent:
     role: active
     keepalived: MASTER
     adopted: 19
+    descriptors: {limit: 524288, open: 71, adoptable: 174717, short: 0}
     last_takeover: {seconds: 1.8, replicated: 20, adopted: 19, padt: 1, skip: 0}
 """
 

@@ -28,7 +28,6 @@ from ansible_collections.isplab.bng.plugins.module_utils._failover_agent import 
     control_request,
     discovery_blocked,
     discovery_filter,
-    dump_links,
     exchange,
     fd_name,
     frame,
@@ -36,6 +35,7 @@ from ansible_collections.isplab.bng.plugins.module_utils._failover_agent import 
     link_facts,
     macvlan_name,
     main,
+    netlink_dump,
     parse_fifo_line,
     parse_pppd_record,
     parse_rp_pppoe_argv,
@@ -788,10 +788,10 @@ def test_an_interrupted_link_dump_is_read_again():
             return ["lo", "access"]
 
     ipr = Ipr()
-    assert dump_links(ipr) == ["lo", "access"]
+    assert netlink_dump(ipr.get_links) == ["lo", "access"]
     assert ipr.calls == 3
     with pytest.raises(NetlinkDumpInterrupted):
-        dump_links(Ipr(), attempts=2)
+        netlink_dump(Ipr().get_links, attempts=2)
 
 
 def test_systemctl_is_asked_again_when_systemd_answers_late(monkeypatch):
@@ -1177,6 +1177,93 @@ def test_accel_ppp_late_on_its_cli_fails_only_after_health_failures_checks(tmp_p
         link["running"] = False
         down = "access interface access is down or has no carrier"
         assert agent._hold_verdict(False, down) == (False, down)
+    finally:
+        os.close(agent.wake_read)
+        os.close(agent.wake_write)
+
+
+def test_every_dump_the_agent_reads_is_read_again_when_interrupted():
+    # During a takeover addresses and routes change by the hundred too, not only links.
+    from pyroute2.netlink.exceptions import NetlinkDumpInterrupted
+
+    class Ipr:
+        def __init__(self):
+            self.calls = {"get_links": 0, "get_addr": 0, "get_routes": 0}
+
+        def _interrupted_once(self, name):
+            self.calls[name] += 1
+            if self.calls[name] == 1:
+                raise NetlinkDumpInterrupted()
+            return []
+
+        def get_links(self):
+            return self._interrupted_once("get_links")
+
+        def get_addr(self):
+            return self._interrupted_once("get_addr")
+
+        def get_routes(self, family=None):
+            return self._interrupted_once("get_routes")
+
+    ipr = Ipr()
+    assert Agent._netlink_dump(ipr) == ([], [], {})
+    assert Agent._ipv6_routes(ipr) == []
+    assert ipr.calls == {"get_links": 2, "get_addr": 2, "get_routes": 2}
+
+
+def test_a_standby_says_before_a_takeover_when_the_open_file_limit_is_too_low(standby, monkeypatch, caplog):
+    import resource
+
+    stored = StoredState(
+        Snapshot("bng1", "b", 9, 100.0, tuple(session(n) for n in range(1, 51)), 100.0), 100.5
+    )
+    standby.peer_state = stored
+    assert standby.status()["descriptors"]["short"] == 0
+    limit = standby.status()["descriptors"]["open"] + 64 + 3 * 20  # room for 20 of the 50
+    monkeypatch.setattr(resource, "getrlimit", lambda _: (limit, limit))
+    with caplog.at_level("WARNING"):
+        descriptors = standby.status()["descriptors"]
+        standby.status()  # said once, not at every status
+    assert (descriptors["adoptable"], descriptors["short"]) in {(20, 30), (19, 31)}
+    warnings = [r.getMessage() for r in caplog.records if r.levelname == "WARNING"]
+    assert len(warnings) == 1 and "of the 50 replicated sessions" in warnings[0], warnings
+
+
+def test_stage_one_padts_are_paced_at_padt_rate(tmp_path, monkeypatch):
+    # All at once, 50 subscribers redialed together and 7 were not back within 240 s: the PADTs
+    # go out at padt_rate per second from the event loop's timers, as re-homing does.
+    from ansible_collections.isplab.bng.plugins.module_utils import _failover_agent
+    from ansible_collections.isplab.bng.plugins.module_utils._failover_agent import Decision
+
+    agent = Agent(config(tmp_path, padt_rate=10.0))
+    try:
+        sent: list[tuple[str, int, float]] = []
+        clock = [1000.0]
+        monkeypatch.setattr("time.monotonic", lambda: clock[0])
+        monkeypatch.setattr(
+            _failover_agent,
+            "send_frames",
+            lambda device, frames: sent.extend((device, f[16] << 8 | f[17], clock[0]) for f in frames),
+        )
+        monkeypatch.setattr(agent, "_prepare_devices", lambda macs: {})
+        monkeypatch.setattr(agent, "_journal_done", lambda key, outcome: None)
+        monkeypatch.setattr(agent, "_write_status", lambda: None)
+        decisions = [Decision(session(n), "padt", "takeover mode padt (stage one)") for n in range(1, 6)]
+        outcome = agent._execute(decisions)
+        assert set(outcome.values()) == {"padt"} and len(outcome) == 5
+        assert [s[1] for s in sent] == [1], "the first at once, the others paced"
+        assert agent.status()["padt_pending"] == 4
+        clock[0] = 1000.05
+        agent._timers(clock[0])
+        assert len(sent) == 1
+        clock[0] = 1000.1
+        agent._timers(clock[0])
+        assert [s[1] for s in sent] == [1, 2]
+        clock[0] = 1000.45  # late: what is due goes at once, no more
+        agent._timers(clock[0])
+        assert [s[1] for s in sent] == [1, 2, 3, 4, 5]
+        assert {s[0] for s in sent} == {agent.config.access_interface}
+        assert agent.status()["padt_pending"] == 0
     finally:
         os.close(agent.wake_read)
         os.close(agent.wake_write)

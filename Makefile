@@ -52,14 +52,14 @@ setup: ## Install the host packages (QEMU, debootstrap) and the pinned Python to
 	scripts/install-host-deps
 	scripts/make-venv
 
-venv: ## Only (re)create .venv from requirements.txt
+venv: ## Only (re)create .venv from requirements-dev.txt
 	scripts/make-venv
 
-lint: venv ## yamllint, ansible-lint (production profile), ruff, module docs
+lint: venv ## yamllint, ruff, ansible-lint (production profile), ansible-test sanity
 	@echo "==> yamllint"; yamllint --strict .
 	@echo "==> ruff"; ruff check . && ruff format --check .
 	@echo "==> ansible-lint"; ansible-lint --offline
-	@echo "==> ansible-doc of every module"; scripts/check-module-docs
+	@echo "==> ansible-test sanity (tests/sanity/ignore-*.txt: what cannot be fixed, with why)"; scripts/ansible-test sanity --color no
 	@$(MAKE) --no-print-directory lint-inventories
 
 lint-inventories: venv ## The inventories: groups, playbook syntax, variables against the roles' specs
@@ -72,8 +72,8 @@ lint-inventories: venv ## The inventories: groups, playbook syntax, variables ag
 	  $(PLAYBOOK) -i $$inventory tests/inventories/validate.yml -e isplab_pppoe_server=accel-ppp || exit 1; \
 	done
 
-unit: venv ## Unit tests (pure Python and, as root, real network namespaces)
-	pytest tests/unit
+unit: venv ## Unit tests with ansible-test units (pure Python and, as root, real network namespaces)
+	scripts/ansible-test units --color no
 
 image: setup ## Build the lab VM image (cached by its recipe; a few minutes the first time)
 	$(PLAYBOOK) playbooks/lab_vm.yml -e lab_vm_state=image

@@ -52,7 +52,7 @@ def big_table(reply: str, sessions: int) -> str:
 def timed(text: str, runs: int) -> tuple[list[float], int]:
     times = []
     count = 0
-    for _ in range(runs):
+    for _round in range(runs):
         start = time.perf_counter()
         count = len(parse_sessions(text))
         times.append(time.perf_counter() - start)

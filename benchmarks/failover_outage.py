@@ -184,7 +184,9 @@ class Pinger(threading.Thread):
                 next_send += self.interval
                 if next_send < now:
                     next_send = now + self.interval
-            ready, _, _ = select.select(list(self.socks), [], [], max(next_send - time.monotonic(), 0))
+            ready, _writable, _errored = select.select(
+                list(self.socks), [], [], max(next_send - time.monotonic(), 0)
+            )
             stamp = time.time()
             for sock in ready:
                 name, ident = self.socks[sock]
@@ -376,7 +378,7 @@ def round_(pair: Pair, names: list[str], column: str, gateway: str, window: floa
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n", maxsplit=1)[0])
     parser.add_argument("--sizes", default="5,20,50", help="subscriber counts, comma separated")
     parser.add_argument("--columns", default="stock,padt,hitless", help="any of stock, padt, hitless")
     parser.add_argument("--gateway", default="100.64.0.1")

@@ -84,7 +84,7 @@ def timed(label: str, func, *args, **kwargs) -> dict:
 
 
 def main() -> int:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n", maxsplit=1)[0])
     parser.add_argument("--count", type=int, default=200, help="namespaces besides the hub (default 200)")
     parser.add_argument("--prefix", default=f"bench{os.getpid()}", help="namespace name prefix")
     options = parser.parse_args()

@@ -146,7 +146,7 @@ def accel_ppp_conf_changes(old: str | None, new: str) -> dict:
         if section not in RELOAD_SECTIONS:
             restart.append(f"[{section}] changed (not known to be re-read on reload)")
             continue
-        keys = {key for key, _ in before} | {key for key, _ in after}
+        keys = {key for key, _value in before} | {key for key, _value in after}
         changed = {key for key in keys if _option_values(before, key) != _option_values(after, key)}
         if section == "pppoe" and "interface" in changed:
             changed.discard("interface")

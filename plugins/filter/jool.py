@@ -115,7 +115,7 @@ def network(value: object, version: int, default_length: int | None = None) -> I
     if not isinstance(value, str) or not value.strip():
         raise JoolConfigError(f"{value!r} is not an {family} prefix")
     text = value.strip()
-    address, _, length = text.partition("/")
+    address, _slash, length = text.partition("/")
     if not length and default_length is None:
         raise JoolConfigError(f"{text!r} has no prefix length")
     try:
@@ -537,12 +537,12 @@ def jool_sysctls(
                         "jool_ephemeral_overlap: adjust to have the role shrink the kernel's range"
                     )
         else:
-            free = _free_ranges(base, [ports for ports, _ in used])
+            free = _free_ranges(base, [ports for ports, _label in used])
             best = max(free, key=lambda r: r[1] - r[0], default=None)
             size = best[1] - best[0] + 1 if best else 0
             if size < min_ports:
                 errors.append(
-                    f"{where}: the pool4 ranges ({'; '.join(label for _, label in used)}) leave "
+                    f"{where}: the pool4 ranges ({'; '.join(label for _ports, label in used)}) leave "
                     f"{size} ports of jool_ephemeral_range {base[0]}-{base[1]} in one piece, fewer than "
                     f"jool_ephemeral_min_ports ({min_ports}): narrow pool4 or widen jool_ephemeral_range"
                 )

@@ -160,7 +160,7 @@ def _format(template: Any, n: int, field: str) -> Any:
     if not isinstance(template, str) or "{" not in template:
         return template
     try:
-        for _, name, spec, conversion in string.Formatter().parse(template):
+        for _literal, name, spec, conversion in string.Formatter().parse(template):
             if name is not None and (name != "n" or conversion or "{" in (spec or "")):
                 raise SubscriberError(
                     [f"{field}: {template!r} may only use the field n (such as {{n}} or {{n:02x}})"]
@@ -275,7 +275,7 @@ def check_subscribers(data: Any, field: str = "subscribers") -> list[dict]:
         except SubscriberError as exc:
             errors.extend(exc.errors)
     seen: dict[tuple[str, str], str] = {}
-    for (where, _), subscriber in zip(entries, out, strict=False) if not errors else ():
+    for (where, _entry), subscriber in zip(entries, out, strict=False) if not errors else ():
         for key in ("name", "user", "mac", "ipv4", "ipv6"):
             value = subscriber[key]
             if value is None:

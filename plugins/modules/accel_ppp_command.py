@@ -1,5 +1,6 @@
 #!/usr/bin/python
 # SPDX-License-Identifier: GPL-3.0-or-later
+# GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
 """Run one raw command on accel-ppp's CLI."""
 
 from __future__ import annotations
@@ -17,7 +18,7 @@ description:
   - Prefer the dedicated modules (M(isplab.bng.accel_ppp_session_info),
     M(isplab.bng.accel_ppp_session), M(isplab.bng.accel_ppp_pppoe),
     M(isplab.bng.accel_ppp_stat_info)), which are idempotent and parse the replies.
-author: isplab.bng maintainers
+author: isplab.bng maintainers (@isplab)
 extends_documentation_fragment:
   - isplab.bng.accel_ppp
 options:
@@ -43,9 +44,11 @@ options:
 attributes:
   check_mode:
     support: partial
+    description: Can run in check mode.
     details: Runs the command only when O(read_only=true); otherwise reports it as skipped.
   diff_mode:
     support: none
+    description: Reports no diff.
 """
 
 EXAMPLES = r"""

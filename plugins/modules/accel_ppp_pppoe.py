@@ -1,5 +1,6 @@
 #!/usr/bin/python
 # SPDX-License-Identifier: GPL-3.0-or-later
+# GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
 """Manage accel-ppp's run-time PPPoE settings through its CLI."""
 
 from __future__ import annotations
@@ -18,7 +19,7 @@ description:
     configuration file to keep them.
   - The failover uses it to make a standby answer discovery at once (O(pado_delay=0)) or to
     start serving an access interface.
-author: isplab.bng maintainers
+author: isplab.bng maintainers (@isplab)
 extends_documentation_fragment:
   - isplab.bng.accel_ppp
 options:

@@ -1,5 +1,6 @@
 #!/usr/bin/python
 # SPDX-License-Identifier: GPL-3.0-or-later
+# GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
 """Terminate accel-ppp sessions through its CLI."""
 
 from __future__ import annotations
@@ -19,7 +20,7 @@ description:
     sessions that have no IPv4 address.
   - A client that redials (pppd C(persist)) comes back as a new session with a new id; that
     one is not waited for, and a later run terminates it again.
-author: isplab.bng maintainers
+author: isplab.bng maintainers (@isplab)
 extends_documentation_fragment:
   - isplab.bng.accel_ppp
 options:

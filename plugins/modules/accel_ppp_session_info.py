@@ -1,5 +1,6 @@
 #!/usr/bin/python
 # SPDX-License-Identifier: GPL-3.0-or-later
+# GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
 """List accel-ppp sessions through its CLI."""
 
 from __future__ import annotations
@@ -16,7 +17,7 @@ description:
     with an anchored, escaped C(match) regex, so a username V(a.b) never matches V(axb).
   - With O(pppoe_session_id=true), each session also gets its PPPoE session id, which only the
     kernel knows, from C(/proc/net/pppoe) of the host (in O(netns) if given).
-author: isplab.bng maintainers
+author: isplab.bng maintainers (@isplab)
 extends_documentation_fragment:
   - isplab.bng.accel_ppp
 options:
@@ -49,6 +50,7 @@ attributes:
     description: Only reads; runs the same in check mode.
   diff_mode:
     support: none
+    description: Reports no diff.
 """
 
 EXAMPLES = r"""

@@ -1,5 +1,6 @@
 #!/usr/bin/python
 # SPDX-License-Identifier: GPL-3.0-or-later
+# GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
 """Read accel-ppp's statistics, IP pools and version through its CLI."""
 
 from __future__ import annotations
@@ -14,7 +15,7 @@ description:
     accel-ppp's CLI, as O(gather) says, and returns them parsed.
   - Numbers are integers; packed figures are split, for example C(recv PADR(dup) 4(0)) gives
     C(recv_padr=4) and C(recv_padr_dup=0), and C(mem(rss/virt)) gives C(mem_rss_kb) and C(mem_virt_kb).
-author: isplab.bng maintainers
+author: isplab.bng maintainers (@isplab)
 extends_documentation_fragment:
   - isplab.bng.accel_ppp
 options:
@@ -32,6 +33,7 @@ attributes:
     description: Only reads; runs the same in check mode.
   diff_mode:
     support: none
+    description: Reports no diff.
 """
 
 EXAMPLES = r"""

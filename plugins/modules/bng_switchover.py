@@ -1,5 +1,6 @@
 #!/usr/bin/python
 # SPDX-License-Identifier: GPL-3.0-or-later
+# GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
 """One step of a planned BNG switchover, through the local failover agent."""
 
 from __future__ import annotations
@@ -24,7 +25,7 @@ description:
     BNGs, V(rejoin) brings the old active back as standby.
   - If the standby does not report a takeover within O(wait_timeout), the old active rejoins so
     that the pair is not left without a BNG, and the task fails.
-author: isplab.bng maintainers
+author: isplab.bng maintainers (@isplab)
 extends_documentation_fragment:
   - isplab.bng.bng_failover
 options:
@@ -51,6 +52,7 @@ attributes:
     description: V(release) and V(rejoin) report what they would do and change nothing.
   diff_mode:
     support: none
+    description: Reports no diff.
 seealso:
   - module: isplab.bng.pppoe_adopted_session_info
 """
@@ -116,12 +118,25 @@ def ready(local: dict, peer: dict) -> str | None:
 
 def main() -> None:
     argument_spec = agent_argument_spec()
-    # The whole switchover (step=switchover) is the action plugin's; the module does one step.
+    # The options of the whole switchover are the action plugin's (plugins/action/bng_switchover.py,
+    # with the same defaults); the module accepts them as documented and does one step.
     argument_spec.update(
-        step={"type": "str", "choices": ["check", "release", "status", "rejoin"], "required": True}
+        step={
+            "type": "str",
+            "choices": ["switchover", "check", "release", "status", "rejoin"],
+            "default": "switchover",
+        },
+        rejoin={"type": "bool", "default": True},
+        wait_timeout={"type": "float", "default": 120},
+        poll={"type": "float", "default": 1},
     )
     module = AnsibleModule(argument_spec=argument_spec, supports_check_mode=True)
     step = module.params["step"]
+    if step == "switchover":
+        module.fail_json(
+            msg="step=switchover runs from the controller, through the action plugin isplab.bng."
+            "bng_switchover; the module on its own does one of the steps check, release, status, rejoin"
+        )
     result = {"changed": False, "local": {}, "peer": None}
     try:
         agent = Agent(module.params)

@@ -1,5 +1,6 @@
 #!/usr/bin/python
 # SPDX-License-Identifier: GPL-3.0-or-later
+# GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
 """Many small files in one directory, written in one module call.
 
 Why a module of our own: ansible.builtin.template or copy in a loop is one module run per file,
@@ -15,7 +16,7 @@ DOCUMENTATION = r"""
 ---
 module: file_set
 short_description: Write a set of files into one directory in one call
-version_added: 0.2.0
+version_added: 0.1.0
 description:
   - Writes every file of O(files) into the directory O(path), each replaced atomically and
     only when its content, mode or owner differs; optionally removes the files of the
@@ -26,7 +27,7 @@ description:
     module's output, which lists the names written and removed.
   - One module run for hundreds of files, where M(ansible.builtin.template) in a loop is one
     run per file.
-author: isplab.bng maintainers
+author: isplab.bng maintainers (@isplab)
 extends_documentation_fragment:
   - ansible.builtin.action_common_attributes
 options:

@@ -1,5 +1,6 @@
 #!/usr/bin/python
 # SPDX-License-Identifier: GPL-3.0-or-later
+# GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
 """Create or remove a network namespace."""
 
 from __future__ import annotations
@@ -17,7 +18,7 @@ description:
     a name, until it ends; stop such services first.
   - To build many namespaces with their links at once, M(isplab.bng.netns_topology) is much
     faster than one task per resource.
-author: isplab.bng maintainers
+author: isplab.bng maintainers (@isplab)
 extends_documentation_fragment:
   - isplab.bng.netns
   - ansible.builtin.action_common_attributes

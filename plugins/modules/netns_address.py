@@ -1,5 +1,6 @@
 #!/usr/bin/python
 # SPDX-License-Identifier: GPL-3.0-or-later
+# GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
 """IPv4 and IPv6 addresses of an interface in a network namespace."""
 
 from __future__ import annotations
@@ -16,7 +17,7 @@ description:
     removed, except those the kernel makes itself (IPv6 link-local, and loopback on C(lo)).
   - Every address is checked before anything changes; one that is not an address (C(10.1/8),
     C(2001:db8::1) without a prefix length, a multicast address) fails the module.
-author: isplab.bng maintainers
+author: isplab.bng maintainers (@isplab)
 extends_documentation_fragment:
   - isplab.bng.netns
   - ansible.builtin.action_common_attributes

@@ -1,5 +1,6 @@
 #!/usr/bin/python
 # SPDX-License-Identifier: GPL-3.0-or-later
+# GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
 """A veth pair, bridge or macvlan in a network namespace, with its MAC, MTU, bridge and state."""
 
 from __future__ import annotations
@@ -17,7 +18,7 @@ description:
     interface of another type is an error, never replaced.
   - Only the properties given are changed. Nothing is changed in check mode.
   - To build a whole topology at once use M(isplab.bng.netns_topology).
-author: isplab.bng maintainers
+author: isplab.bng maintainers (@isplab)
 extends_documentation_fragment:
   - isplab.bng.netns
   - ansible.builtin.action_common_attributes
@@ -286,7 +287,7 @@ def main() -> None:
                         end["netns"], end["name"], params["parent"], params["mode"]
                     )
                 ends = [("link", end), ("peer", peer)] if peer else [("link", end)]
-                for _, item in ends:
+                for _end_name, item in ends:
                     actions += kernel.ensure_link(
                         item["netns"], item["name"], item["mac"], item["mtu"], item["master"], item["up"]
                     )

@@ -1,5 +1,6 @@
 #!/usr/bin/python
 # SPDX-License-Identifier: GPL-3.0-or-later
+# GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
 """A route of the main table in a network namespace."""
 
 from __future__ import annotations
@@ -15,7 +16,7 @@ description:
     gateway, or a route straight out of an interface.
   - A route is identified, as the kernel does, by its destination and metric; a route with
     that destination and metric but another gateway or interface is replaced.
-author: isplab.bng maintainers
+author: isplab.bng maintainers (@isplab)
 extends_documentation_fragment:
   - isplab.bng.netns
   - ansible.builtin.action_common_attributes

@@ -1,5 +1,6 @@
 #!/usr/bin/python
 # SPDX-License-Identifier: GPL-3.0-or-later
+# GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
 """A sysctl inside a network namespace (net.*: forwarding, accept_ra, ...)."""
 
 from __future__ import annotations
@@ -18,7 +19,7 @@ description:
     change the whole host; use M(ansible.posix.sysctl) for those).
   - The value is not persisted (a namespace does not survive a reboot anyway); the role
     isplab.bng.netns_topology re-applies its model's sysctls at boot.
-author: isplab.bng maintainers
+author: isplab.bng maintainers (@isplab)
 extends_documentation_fragment:
   - isplab.bng.netns
   - ansible.builtin.action_common_attributes
@@ -110,7 +111,7 @@ def main() -> None:
     params = module.params
     try:
         netns = check_netns_name(params["namespace"])
-        path, _ = sysctl_path(params["name"], "name")
+        path, _sysctl_name = sysctl_path(params["name"], "name")
         value = sysctl_value(params["value"])
         with Kernel(check_mode=module.check_mode) as kernel:
             if not kernel.exists(netns):

@@ -1,5 +1,6 @@
 #!/usr/bin/python
 # SPDX-License-Identifier: GPL-3.0-or-later
+# GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
 """A whole network-namespace topology (namespaces, links, addresses, routes, sysctls) in one call."""
 
 from __future__ import annotations
@@ -26,7 +27,7 @@ description:
     that addresses other software adds (a VRRP address, say) are left alone.
   - The role isplab.bng.netns_topology uses this module, keeps the applied model as
     O(previous) and re-applies it at boot.
-author: isplab.bng maintainers
+author: isplab.bng maintainers (@isplab)
 requirements:
   - pyroute2 0.7 on the target (Debian 12 package C(python3-pyroute2)), except with O(validate_only=true)
   - root (or CAP_SYS_ADMIN) on the target, except with O(validate_only=true)

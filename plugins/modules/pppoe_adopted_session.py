@@ -1,5 +1,6 @@
 #!/usr/bin/python
 # SPDX-License-Identifier: GPL-3.0-or-later
+# GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
 """End adopted PPPoE sessions, one by one or re-homed at a pace."""
 
 from __future__ import annotations
@@ -19,7 +20,7 @@ description:
   - O(state=rehomed) does the same for the matching sessions (or all, without a filter) at
     O(rate) sessions per second, so that a large number of subscribers do not redial at once;
     with O(wait) the module returns when the last one is gone.
-author: isplab.bng maintainers
+author: isplab.bng maintainers (@isplab)
 extends_documentation_fragment:
   - isplab.bng.bng_failover
   - isplab.bng.bng_failover.sessions

@@ -1,5 +1,6 @@
 #!/usr/bin/python
 # SPDX-License-Identifier: GPL-3.0-or-later
+# GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
 """The PPPoE sessions a BNG failover agent adopted (hitless takeover)."""
 
 from __future__ import annotations
@@ -17,7 +18,7 @@ description:
     to, its ppp interface and addresses, and how long ago it was adopted and started.
   - Also returns the agent's status (role, replicated state, last takeover, replication lag).
   - Filters compare exactly; without one, every adopted session is listed.
-author: isplab.bng maintainers
+author: isplab.bng maintainers (@isplab)
 extends_documentation_fragment:
   - isplab.bng.bng_failover
   - isplab.bng.bng_failover.sessions

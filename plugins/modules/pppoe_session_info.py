@@ -1,5 +1,6 @@
 #!/usr/bin/python
 # SPDX-License-Identifier: GPL-3.0-or-later
+# GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
 """The PPPoE session of each subscriber namespace: up or not, ppp interface, addresses, AC."""
 
 from __future__ import annotations
@@ -22,7 +23,7 @@ description:
     interface up, which it does once IPCP or IPv6CP has opened.
   - With O(wait), waits until every namespace's session is up (or, with V(down), none is),
     polling twice a second, and fails after O(timeout) seconds naming those that are not.
-author: isplab.bng maintainers
+author: isplab.bng maintainers (@isplab)
 requirements:
   - pyroute2 0.7 on the target (Debian 12 package C(python3-pyroute2))
   - root (or CAP_SYS_ADMIN) on the target, to enter the namespaces

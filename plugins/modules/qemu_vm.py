@@ -1,5 +1,6 @@
 #!/usr/bin/python
 # SPDX-License-Identifier: GPL-3.0-or-later
+# GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
 """Start and stop the QEMU lab VM."""
 
 from __future__ import annotations
@@ -21,7 +22,7 @@ description:
     fails with the last lines of its serial console.
   - Stopping asks the guest to power off over QMP (ACPI), then QEMU to quit, then kills it.
   - Used by the role isplab.bng.lab_vm, which builds the image and writes the inventory.
-author: isplab.bng maintainers
+author: isplab.bng maintainers (@isplab)
 options:
   name:
     description: Name of the VM; also marks its QEMU process.
@@ -92,6 +93,7 @@ attributes:
     description: Reports whether the VM would be started or stopped, and does nothing.
   diff_mode:
     support: none
+    description: Reports no diff.
 """
 
 EXAMPLES = r"""

@@ -1,4 +1,4 @@
-#!/bin/bash
+#!/usr/bin/env bash
 # SPDX-License-Identifier: GPL-3.0-or-later
 # usage: ipv6_reach.sh [--to ADDRESS] NAMESPACE...   (on the lab host)
 #

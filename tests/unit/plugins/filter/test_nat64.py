@@ -29,7 +29,14 @@ RFC6052_EXAMPLES = [
 
 
 def test_the_table_covers_every_rfc6052_length():
-    assert sorted({int(prefix.split("/")[1]) for prefix, *_ in RFC6052_EXAMPLES}) == [32, 40, 48, 56, 64, 96]
+    assert sorted({int(prefix.split("/")[1]) for prefix, *_example in RFC6052_EXAMPLES}) == [
+        32,
+        40,
+        48,
+        56,
+        64,
+        96,
+    ]
 
 
 @pytest.mark.parametrize(("prefix", "ipv4", "rfc_text", "canonical"), RFC6052_EXAMPLES)

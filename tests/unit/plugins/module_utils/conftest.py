@@ -10,10 +10,13 @@ import subprocess
 
 import pytest
 
-from ansible_collections.isplab.bng.tests.unit.plugins.module_utils.fake_accel_ppp import (  # noqa: F401
+from ansible_collections.isplab.bng.tests.unit.plugins.module_utils.fake_accel_ppp import (
     closed_port,
     fake_cli,
 )
+
+# The fake accel-ppp server's fixtures, for every test here.
+__all__ = ["closed_port", "fake_cli"]
 
 _counter = itertools.count()
 

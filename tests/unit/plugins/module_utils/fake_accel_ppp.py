@@ -99,7 +99,7 @@ class FakeAccelPppServer:
     def _accept_loop(self) -> None:
         while not self._stop.is_set():
             try:
-                conn, _ = self._listener.accept()
+                conn, _peer_address = self._listener.accept()
             except TimeoutError:
                 continue
             except OSError:

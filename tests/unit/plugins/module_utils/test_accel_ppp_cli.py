@@ -75,7 +75,7 @@ def test_request_is_command_then_exit():
     received = []
 
     def serve():
-        conn, _ = listener.accept()
+        conn, _peer_address = listener.accept()
         data = b""
         while not data.endswith(b"exit\n"):
             data += conn.recv(1024)
@@ -249,7 +249,7 @@ def test_trickling_server_cannot_hold_the_client():
     stop = threading.Event()
 
     def serve():
-        conn, _ = listener.accept()
+        conn, _peer_address = listener.accept()
         while not stop.is_set():
             try:
                 conn.sendall(b"x")

@@ -588,13 +588,13 @@ def test_exchange_and_its_timeout():
     port = server.getsockname()[1]
 
     def serve():
-        conn, _ = server.accept()
+        conn, _peer_address = server.accept()
         reader = FrameReader()
         while not (messages := reader.feed(conn.recv(100))):
             pass
         conn.sendall(frame(messages[0].upper()))
         conn.close()
-        silent, _ = server.accept()
+        silent, _peer_address = server.accept()
         silent.recv(100)
         threading.Event().wait(2)
         silent.close()
@@ -620,7 +620,7 @@ def test_control_request_through_a_socket(tmp_path):
 
     def serve():
         for reply in (b'{"ok": true, "role": "standby"}\n', b'{"ok": false, "error": "nope"}\n'):
-            conn, _ = server.accept()
+            conn, _peer_address = server.accept()
             conn.recv(1000)
             conn.sendall(reply)
             conn.close()
@@ -647,7 +647,7 @@ def test_health_against_a_fake_accel_ppp(fake_cli, closed_port):
     assert not ok and delay is None
     assert "accel-ppp does not answer its CLI" in reason and "cannot connect" in reason
     hung = fake_cli(BngEmulator(), silent=True)
-    ok, reason, _ = agent_check_health(
+    ok, reason, _pado_delay = agent_check_health(
         config(access_interface="lo", accel_ppp_port=hung.port, accel_ppp_timeout=0.3)
     )
     assert not ok and "within 0.3 s" in reason
@@ -805,7 +805,7 @@ def test_systemctl_is_asked_again_when_systemd_answers_late(monkeypatch):
 
     monkeypatch.setattr("subprocess.run", run)
     Agent._systemctl("start", "isplab-pppoe-server@bng2.service")
-    assert [argv for argv, _ in calls] == [
+    assert [argv for argv, _kwargs in calls] == [
         ["systemctl", "--no-block", "start", "isplab-pppoe-server@bng2.service"]
     ] * 2
     assert calls[0][1] == "90"
@@ -1020,7 +1020,9 @@ def test_a_fence_stops_accel_ppp_and_keeps_the_access_link_down(accel_ppp_agent)
     assert agent.done[0] == ("link", "access", False)
     assert ("stop", "isplab-accel-ppp@bng1.service") in agent.done
     assert agent.emulator.settings["PADO-delay"] == "-1"
-    assert len(agent.emulator.terminated) == 30 and {m for _, m in agent.emulator.terminated} == {"hard"}
+    assert len(agent.emulator.terminated) == 30 and {m for _session, m in agent.emulator.terminated} == {
+        "hard"
+    }
     with open(agent.config.fenced_file) as handle:  # read by an agent that restarts
         assert handle.read() == "the PPPoE server died\n"
     # accel-pppd, restarted (by systemd, before the stop), brings the link up: down it goes.
@@ -1142,7 +1144,7 @@ def test_a_router_advertisement_that_fails_is_logged_once_per_error(standby, mon
         device="ac020000000b01",
     )
     with caplog.at_level("WARNING", logger="isplab-bng-failover"):
-        for _ in range(4):
+        for _round in range(4):
             standby._send_ra(adopted)
     assert sent == [("ppp3", "fe80::3")] * 4
     warnings = [r.getMessage() for r in caplog.records]
@@ -1164,7 +1166,7 @@ def test_accel_ppp_late_on_its_cli_fails_only_after_health_failures_checks(tmp_p
         assert agent._hold_verdict(True, "accel-ppp answers its CLI") == (True, "accel-ppp answers its CLI")
         agent.healthy, agent.health_reason = True, "accel-ppp answers its CLI"  # as the health loop does
         with caplog.at_level("WARNING", logger="isplab-bng-failover"):
-            verdicts = [agent._hold_verdict(False, late) for _ in range(3)]
+            verdicts = [agent._hold_verdict(False, late) for _round in range(3)]
         assert verdicts == [(True, "accel-ppp answers its CLI")] * 2 + [(False, late)]
         assert [r.getMessage() for r in caplog.records] == [
             f"{late} (check 1 of 3 before it counts)",

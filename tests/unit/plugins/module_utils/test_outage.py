@@ -1,11 +1,11 @@
 # SPDX-License-Identifier: GPL-3.0-or-later
-"""Outages from `ping -D` output: reply times, the largest gap, summaries, and the filter."""
+"""Outages from `ping -D` output: reply times, the largest gap, summaries (the filter ping_outage
+on top of them: tests/unit/plugins/filter/test_ping_outage.py)."""
 
 from __future__ import annotations
 
 import pytest
 
-from ansible_collections.isplab.bng.plugins.filter.ping_outage import ping_outage
 from ansible_collections.isplab.bng.plugins.module_utils._outage import largest_gap, reply_times, summary
 
 # As `ping -D -i 0.05 100.64.0.1` prints it (iputils 20221126), with a lost stretch.
@@ -48,11 +48,3 @@ def test_summary():
     assert summary([1.2, 0.4, 9.0, 2.0]) == {"count": 4, "worst": 9.0, "median": 1.6, "best": 0.4}
     assert summary([3.0]) == {"count": 1, "worst": 3.0, "median": 3.0, "best": 3.0}
     assert summary([])["worst"] is None
-
-
-def test_filter():
-    assert ping_outage(PING, 1795290000.0, 1795290001.6)["gap"] == 1.45
-    with pytest.raises(Exception, match="the input must be the text ping -D printed"):
-        ping_outage(None, 0, 1)
-    with pytest.raises(Exception, match="start and end must be Unix times"):
-        ping_outage(PING, "soon", 1)

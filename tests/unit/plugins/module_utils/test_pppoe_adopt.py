@@ -175,7 +175,7 @@ def test_unit_frames():
 
 
 def test_magic_numbers():
-    for _ in range(50):
+    for _round in range(50):
         magic = new_magic(avoid=5)
         assert magic not in (0, 5) and 0 < magic < 2**32
 

@@ -224,6 +224,6 @@ def test_padt_goes_out_on_the_wire(scratch_netns, netns_ip):
     frames = [build_padt(sid, "02:00:00:00:c0:01", "02:00:00:00:0b:01") for sid in (1, 2)]
     try:
         assert run_in_netns(scratch_netns, lambda: send_frames("ac0", frames)) == 2
-        assert [receiver.recv(2048)[:20] for _ in frames] == frames
+        assert [receiver.recv(2048)[:20] for _frame in frames] == frames
     finally:
         receiver.close()

@@ -15,11 +15,15 @@ import pytest
 from ansible.module_utils import basic
 from ansible.module_utils.testing import patch_module_args
 
-from ansible_collections.isplab.bng.tests.unit.plugins.module_utils.fake_accel_ppp import (  # noqa: F401
+from ansible_collections.isplab.bng.tests.unit.plugins.module_utils.fake_accel_ppp import (
     BngEmulator,
     closed_port,
     fake_cli,
 )
+from ansible_collections.isplab.bng.tests.unit.plugins.modules.fake_failover_agent import fake_agent
+
+# The fixtures of the fake accel-ppp server and the fake failover agent, for every test here.
+__all__ = ["closed_port", "fake_agent", "fake_cli"]
 
 
 class AnsibleExitJson(Exception):
@@ -66,7 +70,7 @@ def run_module(monkeypatch):
 
 
 @pytest.fixture
-def bng(fake_cli):  # noqa: F811 (the fixture imported above, requested by name)
+def bng(fake_cli):
     """start(emulator=None, **server_options) -> namespace(emulator, server, conn).
 
     conn holds the connection options for the modules (host, port, timeout).

@@ -121,7 +121,7 @@ class FakeAgentServer:
         while not self.stop.is_set():
             self.agent._timers(time.monotonic())
             try:
-                conn, _ = self.listener.accept()
+                conn, _peer_address = self.listener.accept()
             except TimeoutError:
                 continue
             with conn:

@@ -16,8 +16,8 @@ def run_sequence(run_module, args):
         run_module(accel_ppp_pppoe, args, check_mode=True, diff=True),
         run_module(accel_ppp_pppoe, args, diff=True),
     ]
-    assert [failed for failed, _ in results] == [False] * 4, results
-    return [result for _, result in results]
+    assert [failed for failed, _result in results] == [False] * 4, results
+    return [result for _failed, result in results]
 
 
 def test_pado_delay(bng, run_module):

@@ -11,14 +11,13 @@ from ansible_collections.isplab.bng.plugins.modules import (
     pppoe_adopted_session,
     pppoe_adopted_session_info,
 )
-from ansible_collections.isplab.bng.tests.unit.plugins.modules.fake_failover_agent import fake_agent  # noqa: F401
 
 
 def args(server, **more) -> dict:
     return {"instance": "bng2", "config_dir": server.config_dir, "timeout": 5, **more}
 
 
-def test_info_lists_adopted_sessions_with_addresses_and_age(run_module, fake_agent):  # noqa: F811
+def test_info_lists_adopted_sessions_with_addresses_and_age(run_module, fake_agent):
     server = fake_agent(sessions=3)
     failed, result = run_module(pppoe_adopted_session_info, args(server))
     assert not failed and not result["changed"]
@@ -30,11 +29,11 @@ def test_info_lists_adopted_sessions_with_addresses_and_age(run_module, fake_age
     assert result["agent"]["role"] == "active" and result["agent"]["adopted"] == 3
 
 
-def test_info_filters_exactly(run_module, fake_agent):  # noqa: F811
+def test_info_filters_exactly(run_module, fake_agent):
     server = fake_agent(sessions=3)
-    _, result = run_module(pppoe_adopted_session_info, args(server, client_mac="02-00-00-00-C0-03"))
+    _failed, result = run_module(pppoe_adopted_session_info, args(server, client_mac="02-00-00-00-C0-03"))
     assert [s["username"] for s in result["sessions"]] == ["user3"]
-    _, result = run_module(pppoe_adopted_session_info, args(server, username="user"))
+    _failed, result = run_module(pppoe_adopted_session_info, args(server, username="user"))
     assert result["sessions"] == []
 
 
@@ -48,7 +47,7 @@ def test_info_filters_exactly(run_module, fake_agent):  # noqa: F811
         ({"instance": "bng 2"}, "instance must be an instance name"),
     ],
 )
-def test_bad_input_is_refused_before_asking(run_module, fake_agent, bad, message):  # noqa: F811
+def test_bad_input_is_refused_before_asking(run_module, fake_agent, bad, message):
     server = fake_agent()
     failed, result = run_module(pppoe_adopted_session_info, {**args(server), **bad})
     assert failed and message in result["msg"]
@@ -60,7 +59,7 @@ def test_no_agent(run_module, tmp_path):
     assert failed and "cannot read the agent configuration" in result["msg"]
 
 
-def test_terminate_one_in_check_mode_then_for_real(run_module, fake_agent):  # noqa: F811
+def test_terminate_one_in_check_mode_then_for_real(run_module, fake_agent):
     server = fake_agent(sessions=3)
     failed, result = run_module(
         pppoe_adopted_session, args(server, username="user2"), check_mode=True, diff=True
@@ -79,7 +78,7 @@ def test_terminate_one_in_check_mode_then_for_real(run_module, fake_agent):  # n
     assert not failed and not result["changed"]
 
 
-def test_terminate_needs_a_filter_or_all(run_module, fake_agent):  # noqa: F811
+def test_terminate_needs_a_filter_or_all(run_module, fake_agent):
     server = fake_agent()
     failed, result = run_module(pppoe_adopted_session, args(server))
     assert failed and "or all=true" in result["msg"]
@@ -89,7 +88,7 @@ def test_terminate_needs_a_filter_or_all(run_module, fake_agent):  # noqa: F811
     assert failed and "rate must be 0.01 to 10000" in result["msg"]
 
 
-def test_rehome_every_session_at_a_pace(run_module, fake_agent):  # noqa: F811
+def test_rehome_every_session_at_a_pace(run_module, fake_agent):
     server = fake_agent(sessions=3)
     failed, result = run_module(pppoe_adopted_session, args(server, state="rehomed", rate=20))
     assert not failed and result["changed"]
@@ -108,7 +107,7 @@ PEER_STANDBY = {
 }
 
 
-def test_switchover_check_passes_with_a_fresh_standby(run_module, fake_agent):  # noqa: F811
+def test_switchover_check_passes_with_a_fresh_standby(run_module, fake_agent):
     server = fake_agent(sessions=3, peer=PEER_STANDBY)
     server.agent.sent_sessions = 3
     failed, result = run_module(bng_switchover, args(server, step="check"))
@@ -129,7 +128,7 @@ def test_switchover_check_passes_with_a_fresh_standby(run_module, fake_agent):  
         (PEER_STANDBY, "standby", "is standby, not the active BNG"),
     ],
 )
-def test_switchover_check_refuses(run_module, fake_agent, peer, role, message):  # noqa: F811
+def test_switchover_check_refuses(run_module, fake_agent, peer, role, message):
     server = fake_agent(sessions=3, role=role, peer=peer)
     server.agent.sent_sessions = 3
     failed, result = run_module(bng_switchover, args(server, step="release"))
@@ -137,7 +136,7 @@ def test_switchover_check_refuses(run_module, fake_agent, peer, role, message): 
     assert not [r for r in server.requests if r["command"] == "release"]
 
 
-def test_switchover_release_and_rejoin(run_module, fake_agent):  # noqa: F811
+def test_switchover_release_and_rejoin(run_module, fake_agent):
     server = fake_agent(sessions=3, peer=PEER_STANDBY)
     server.agent.sent_sessions = 3
 
@@ -160,7 +159,7 @@ def test_switchover_release_and_rejoin(run_module, fake_agent):  # noqa: F811
     assert not failed and not result["changed"]
 
 
-def test_switchover_status_without_a_peer(run_module, fake_agent):  # noqa: F811
+def test_switchover_status_without_a_peer(run_module, fake_agent):
     from ansible_collections.isplab.bng.plugins.module_utils._failover_agent import AgentError
 
     server = fake_agent(peer=AgentError("the peer agent does not answer"))
@@ -168,3 +167,13 @@ def test_switchover_status_without_a_peer(run_module, fake_agent):  # noqa: F811
     assert not failed and result["peer"] is None and result["local"]["role"] == "active"
     failed, result = run_module(bng_switchover, args(server, step="check"))
     assert failed and "does not answer" in result["msg"]
+
+
+def test_switchover_module_takes_its_documented_options_and_leaves_the_whole_switchover_to_the_action(
+    run_module,
+    fake_agent,
+):
+    server = fake_agent()
+    failed, result = run_module(bng_switchover, args(server, rejoin=False, wait_timeout=5, poll=0.5))
+    assert failed and "step=switchover runs from the controller" in result["msg"]
+    assert server.requests == []

@@ -26,8 +26,8 @@ def test_present_then_absent(lab, run_module):
         run_module(netns, {"name": name}, check_mode=True),
         run_module(netns, {"name": name}),
     ]
-    assert [failed for failed, _ in results] == [False] * 4
-    assert [r["changed"] for _, r in results] == [True, True, False, False]
+    assert [failed for failed, _result in results] == [False] * 4
+    assert [r["changed"] for _failed, r in results] == [True, True, False, False]
     assert results[0][1]["actions"] == [f"create namespace {name}"]
     assert results[0][1]["diff"] == {
         "before": {"name": name, "exists": False},

@@ -43,8 +43,8 @@ def test_add_check_idempotence_remove(dev, run_module):
         run_module(netns_address, args, check_mode=True),
         run_module(netns_address, args),
     ]
-    assert [failed for failed, _ in results] == [False] * 4, results
-    assert [r["changed"] for _, r in results] == [True, True, False, False]
+    assert [failed for failed, _result in results] == [False] * 4, results
+    assert [r["changed"] for _failed, r in results] == [True, True, False, False]
     assert results[0][1]["addresses"] == ["2001:db8:100:1::11/64", "100.64.0.1/16"]
     assert results[1][1]["diff"]["before"] == {"addresses": []}
     assert addresses(dev, "x0") == {"2001:db8:100:1::11/64", "100.64.0.1/16"}

@@ -31,8 +31,8 @@ def run_sequence(run_module, args):
         run_module(netns_link, args, check_mode=True, diff=True),
         run_module(netns_link, args, diff=True),
     ]
-    assert [failed for failed, _ in results] == [False] * 4, results
-    return [result for _, result in results]
+    assert [failed for failed, _result in results] == [False] * 4, results
+    return [result for _failed, result in results]
 
 
 def test_veth_into_a_bridge_with_a_mac(lab, run_module):

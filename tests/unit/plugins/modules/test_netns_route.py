@@ -42,8 +42,8 @@ def test_default_routes_both_families(ns, run_module):
             run_module(netns_route, args, check_mode=True),
             run_module(netns_route, args),
         ]
-        assert [failed for failed, _ in results] == [False] * 4, results
-        assert [r["changed"] for _, r in results] == [True, True, False, False]
+        assert [failed for failed, _result in results] == [False] * 4, results
+        assert [r["changed"] for _failed, r in results] == [True, True, False, False]
         assert route_get(ns, probe)["gateway"] == gateway
     assert results[1][1]["route"] == {"to": "::/0", "via": "2001:db8::fe", "dev": None, "metric": 1024}
     assert results[1][1]["diff"]["after"]["dev"] == "x0"

@@ -31,8 +31,8 @@ def test_forwarding_inside_only(lab, run_module):
         run_module(netns_sysctl, args, check_mode=True),
         run_module(netns_sysctl, args),
     ]
-    assert [failed for failed, _ in results] == [False] * 4
-    assert [r["changed"] for _, r in results] == [True, True, False, False]
+    assert [failed for failed, _result in results] == [False] * 4
+    assert [r["changed"] for _failed, r in results] == [True, True, False, False]
     assert results[0][1]["previous"] == "0"
     assert results[1][1]["diff"] == {
         "before": "net.ipv6.conf.all.forwarding = 0\n",

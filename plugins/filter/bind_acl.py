@@ -22,7 +22,7 @@ def _lets_everyone_in(element: str) -> bool:
         return False  # a negated element only ever keeps clients out
     if text.lower() in CATCH_ALL_NAMES:
         return True
-    _, slash, length = text.partition("/")
+    _address, slash, length = text.partition("/")
     return bool(slash) and length.isdigit() and int(length) == 0
 
 

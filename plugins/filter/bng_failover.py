@@ -14,6 +14,7 @@ import re
 from ansible.errors import AnsibleFilterError
 
 from ansible_collections.isplab.bng.plugins.module_utils._failover_agent import (
+    MIN_KEY_LENGTH,
     SERVERS,
     AgentError,
     config_from_dict,
@@ -59,6 +60,14 @@ def bng_failover_instances(instances, settings: dict) -> list[dict]:
     advert = settings.get("advert_interval")
     if isinstance(advert, bool) or not isinstance(advert, int | float) or not 0.01 <= advert <= 40.95:
         raise _fail(f"bng_failover_advert_interval must be 0.01 to 40.95 seconds (VRRPv3), got {advert!r}")
+    key = settings.get("replication_key")
+    if not isinstance(key, str) or len(key) < MIN_KEY_LENGTH:
+        # Never shown: it is a secret, and the role's task output must not carry it.
+        raise _fail(
+            f"bng_failover_replication_key must be a secret of at least {MIN_KEY_LENGTH} characters that "
+            "both BNGs share (keep it in Ansible Vault; e.g. openssl rand -base64 32); without it anyone "
+            "who reaches the replication port could feed the standby sessions to adopt"
+        )
     names = set()
     out = []
     for index, item in enumerate(instances):

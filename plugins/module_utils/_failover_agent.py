@@ -67,6 +67,15 @@ from ansible_collections.isplab.bng.plugins.module_utils._accel_ppp_cli import (
     AccelPppError,
 )
 from ansible_collections.isplab.bng.plugins.module_utils._descriptors import budget, raise_open_file_limit
+from ansible_collections.isplab.bng.plugins.module_utils._failover_peer import (
+    COUNTED_TYPES,
+    MAX_CONNECTIONS,
+    UNAUTHENTICATED_FRAME_LIMIT,
+    PeerConnection,
+    ReplayGuard,
+    idle_timeout,
+    same_address,
+)
 from ansible_collections.isplab.bng.plugins.module_utils._failover_state import (
     CorruptStateError,
     FailoverStateError,
@@ -78,7 +87,6 @@ from ansible_collections.isplab.bng.plugins.module_utils._failover_state import 
     decode,
     decode_stored,
     encode,
-    encode_snapshot,
     encode_stored,
 )
 from ansible_collections.isplab.bng.plugins.module_utils._pppoe_adopt import (
@@ -229,6 +237,9 @@ class AgentConfig:
     pppd_records_dir = _path_in("run_dir", PPPD_RECORDS)
 
 
+# A shared secret a person can still type; the role generates one of 43 letters and digits.
+MIN_KEY_LENGTH = 16
+
 _NUMBERS = {
     "replication_interval": (0.05, 3600.0),
     "replication_full_interval": (0.5, 3600.0),
@@ -272,6 +283,8 @@ def config_from_dict(data: Any, where: str = "config") -> AgentConfig:
         "listen_port",
         "peer_address",
         "peer_port",
+        # Without it anyone who reaches the replication port could feed the standby sessions.
+        "replication_key",
     )
     missing = [name for name in required if data.get(name) is None]
     if missing:
@@ -329,6 +342,8 @@ def config_from_dict(data: Any, where: str = "config") -> AgentConfig:
         value = values.get(name)
         if value is not None and (not isinstance(value, str) or not value or "\n" in value or "\r" in value):
             raise bad(name, "a non-empty string without line breaks")
+    if len(values["replication_key"]) < MIN_KEY_LENGTH:
+        raise bad("replication_key", f"at least {MIN_KEY_LENGTH} characters (the role generates 43)")
     if values.get("server_unit") is not None and (
         not isinstance(values["server_unit"], str)
         or not re.match(r"^[\w@.:\\-]+\.service$", values["server_unit"])
@@ -392,13 +407,17 @@ class FrameReader:
         return out
 
 
-def exchange(address: str, port: int, message: bytes, timeout: float) -> bytes:
+def connect(address: str, port: int, timeout: float, source: str | None = None) -> socket.socket:
+    """A TCP connection to the peer, from source (the address the peer accepts) unless a wildcard."""
+    bind = None if source is None or ipaddress.ip_address(source).is_unspecified else (source, 0)
+    return socket.create_connection((address, port), timeout=timeout, source_address=bind)
+
+
+def exchange(address: str, port: int, message: bytes, timeout: float, source: str | None = None) -> bytes:
     """Connect, send one framed message, read one framed reply, close; all within timeout."""
     deadline = time.monotonic() + timeout
-    family = socket.AF_INET6 if ":" in address else socket.AF_INET
-    with socket.socket(family, socket.SOCK_STREAM) as sock:
+    with connect(address, port, timeout, source) as sock:
         sock.settimeout(timeout)
-        sock.connect((address, port))
         sock.sendall(frame(message))
         reader = FrameReader()
         while True:
@@ -958,6 +977,10 @@ def check_health(
     return True, "rp-pppoe server running", None
 
 
+# The sequence a hello and its acknowledgement carry (a snapshot's sequence starts at 1).
+HELLO = 0
+
+
 class _PeerLink:
     """The active agent's connection to the standby's: one message out, its acknowledgement back."""
 
@@ -981,19 +1004,29 @@ class _PeerLink:
             self.sock.close()
             self.sock = None
 
-    def send(self, message: bytes, sequence: int) -> float | None:
-        """Send, wait for the acknowledgement of sequence; its arrival time, None on failure."""
+    def send(self, message: Mapping, sequence: int) -> float | None:
+        """Send, wait for the acknowledgement of sequence; its arrival time, None on failure.
+
+        The message is counted and signed here, after the hello of a new connection: the
+        standby refuses a count lower than one it has seen.
+        """
         if time.monotonic() < self.retry_at:
             return None
         try:
             if self.sock is None:
-                family = socket.AF_INET6 if ":" in self.config.peer_address else socket.AF_INET
-                self.sock = socket.socket(family, socket.SOCK_STREAM)
-                self.sock.settimeout(self.config.peer_timeout * 2)
-                self.sock.connect((self.config.peer_address, self.config.peer_port))
+                self.sock = connect(
+                    self.config.peer_address,
+                    self.config.peer_port,
+                    self.config.peer_timeout * 2,
+                    self.config.listen_address,
+                )
                 self.reader = FrameReader()
+                # The standby takes only a small frame from a connection until it proves itself.
+                self.sock.settimeout(self.ack_timeout)
+                self.sock.sendall(frame(self.agent.encode_for_peer({"type": "hello", "sequence": HELLO})))
+                self._read_ack(HELLO)
             self.sock.settimeout(self.ack_timeout)
-            self.sock.sendall(frame(message))
+            self.sock.sendall(frame(self.agent.encode_for_peer(message)))
             ack = self._read_ack(sequence)
         except (OSError, FailoverStateError) as exc:
             self.close()
@@ -1066,7 +1099,12 @@ class Agent:
         self.netns_inode = _netns_inode()
         self.own_mac: str | None = None
         self.selector = selectors.DefaultSelector()
-        self.connections: dict[socket.socket, FrameReader] = {}
+        self.connections: dict[socket.socket, PeerConnection] = {}
+        self.peer_guard = ReplayGuard(config.max_skew)
+        self.refused_connections = 0
+        self.refusal_logged: dict[str, float] = {}
+        # Every message this agent sends its peer counts one up (the peer refuses a count it saw).
+        self.message_counter = 0
         self.control_clients: dict[socket.socket, bytearray] = {}
         # The PPPoE server process the watcher thread follows (None: none runs).
         self.server_pid: int | None = None
@@ -1275,6 +1313,7 @@ class Agent:
                 self.take_over("retry after a refusal")
         if self.retry_takeover is not None:
             due = min(due, self.retry_takeover)
+        self._close_idle_connections(now)
         if now >= self.next_status:
             self._write_status()
             self.next_status = now + 1.0
@@ -1354,7 +1393,37 @@ class Agent:
     # -- replication: the receiving (standby) side ------------------------------------------------------
 
     def _accept_replication(self, listener: socket.socket, mask: int) -> None:
-        self._accept(listener, self.connections, FrameReader(), self._read_replication)
+        """A connection on the replication port: kept only from the peer, at most MAX_CONNECTIONS."""
+        try:
+            conn, source = listener.accept()
+        except OSError:
+            return
+        if not same_address(source[0], self.config.peer_address):
+            conn.close()
+            self.refused_connections += 1
+            now = time.monotonic()
+            if now - self.refusal_logged.get(source[0], -3600.0) > 60:
+                self.refusal_logged[source[0]] = now
+                log.warning(
+                    "replication port: refused a connection from %s (only the peer %s may connect)",
+                    source[0],
+                    self.config.peer_address,
+                )
+            return
+        while len(self.connections) >= MAX_CONNECTIONS:
+            # The newest is the live one: after a cut the active reconnects while its old one lingers.
+            self._close_connection(min(self.connections, key=lambda c: self.connections[c].opened))
+        now = time.monotonic()
+        conn.setblocking(False)
+        self.connections[conn] = PeerConnection(FrameReader(UNAUTHENTICATED_FRAME_LIMIT), now, now)
+        self.selector.register(conn, selectors.EVENT_READ, self._read_replication)
+
+    def _close_idle_connections(self, now: float) -> None:
+        """Close what has not proven itself in time, and links silent for several heartbeats."""
+        timeout = idle_timeout(self.config.replication_interval)
+        for conn, connection in list(self.connections.items()):
+            if connection.expired(now, timeout):
+                self._close_connection(conn)
 
     def _accept(self, listener: socket.socket, clients: dict, buffer: Any, reader: Callable) -> None:
         """A new connection on a listening socket: non-blocking, with its buffer, read by `reader`."""
@@ -1383,13 +1452,14 @@ class Agent:
             self._close_connection(conn)
             return
         try:
-            messages = self.connections[conn].feed(data)
+            connection = self.connections[conn]
+            messages = connection.reader.feed(data)
         except CorruptStateError as exc:
             log.error("replication link: %s; closing it", exc)
             self._close_connection(conn)
             return
         for raw in messages:
-            reply = self._handle_peer_message(raw)
+            reply = self._handle_peer_message(raw, connection)
             if reply is not None:
                 try:
                     conn.setblocking(True)
@@ -1400,16 +1470,22 @@ class Agent:
                     self._close_connection(conn)
                     return
 
-    def _handle_peer_message(self, raw: bytes) -> bytes | None:
+    def _handle_peer_message(self, raw: bytes, connection: PeerConnection | None = None) -> bytes | None:
         received = time.time()
         try:
             message = decode(raw, self.config.key, "replicated state")
-        except CorruptStateError as exc:
+            if message["type"] in COUNTED_TYPES:
+                self.peer_guard.check(message, received)
+        except FailoverStateError as exc:
             self.state_problem = str(exc)
             log.error("refused a message from the peer: %s", exc)
             return None
+        if connection is not None and message["type"] in COUNTED_TYPES:
+            connection.authenticate(time.monotonic())
         if message["type"] == "status-request":
             return encode(self._status_for_peer(), self.config.key)
+        if message["type"] == "hello":
+            return encode({"type": "ack", "boot_id": message["boot_id"], "sequence": HELLO}, self.config.key)
         if message["type"] == "heartbeat":
             return self._heartbeat(message, received)
         if message["type"] != "state":
@@ -1421,12 +1497,6 @@ class Agent:
             log.error("refused a replicated state: %s", exc)
             return None
         stored = StoredState(snapshot, received)
-        try:
-            stored.check_fresh(received, float("inf"), self.config.max_skew)
-        except StaleStateError as exc:
-            self.state_problem = str(exc)
-            log.error("refused a replicated state: %s", exc)
-            return None
         if self.role == "active":
             log.error(
                 "the peer %s sends its sessions as if it were active, and so is this BNG: split brain? "
@@ -1534,6 +1604,18 @@ class Agent:
             "sessions": self.sent_sessions if self.role == "active" else 0,
         }
 
+    def encode_for_peer(self, message: Mapping) -> bytes:
+        """A message of the link to the standby: signed, with this start's boot_id and the next count."""
+        with self.lock:
+            self.message_counter += 1
+            counted = {
+                "created": time.time(),
+                **message,
+                "boot_id": self.boot_id,
+                "counter": self.message_counter,
+            }
+        return encode(counted, self.config.key)
+
     def peer_status(self) -> dict:
         """The peer agent's status, asked over the replication link."""
         try:
@@ -1543,6 +1625,7 @@ class Agent:
                     self.config.peer_port,
                     encode({"type": "status-request"}, self.config.key),
                     max(self.config.peer_timeout, 2.0),
+                    self.config.listen_address,
                 ),
                 self.config.key,
                 "peer status",
@@ -1624,7 +1707,7 @@ class Agent:
                             self.last_change,
                         )
                         self.sent_sessions = len(sessions)
-                    acked = link.send(encode_snapshot(snapshot, config.key), snapshot.sequence)
+                    acked = link.send(snapshot.message(), snapshot.sequence)
                     next_beat = time.monotonic() + config.replication_interval
                     if acked is None:
                         continue
@@ -1651,7 +1734,7 @@ class Agent:
                     "sequence": self.sequence,
                     "created": sent,
                 }
-                acked = link.send(encode(beat, config.key), self.sequence)
+                acked = link.send(beat, self.sequence)
                 next_beat = time.monotonic() + config.replication_interval
                 if acked is not None:
                     self.acked_sequence = self.sequence
@@ -2107,6 +2190,7 @@ class Agent:
                         self.config.peer_port,
                         encode({"type": "status-request"}, self.config.key),
                         self.config.peer_timeout,
+                        self.config.listen_address,
                     ),
                     self.config.key,
                     "peer status",
@@ -2762,6 +2846,8 @@ class Agent:
             "health": self.health_reason,
             "replicated_state": state,
             "state_problem": self.state_problem,
+            # Connections to the replication port from another address than the peer's, closed.
+            "refused_connections": self.refused_connections,
             "replication": {
                 "sessions": self.sent_sessions,
                 "sequence": self.sequence,

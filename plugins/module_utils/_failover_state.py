@@ -36,7 +36,7 @@ from ansible_collections.isplab.bng.plugins.module_utils._pppoe_kernel import (
 
 SCHEMA = "isplab.bng.failover"
 VERSION = 1
-MESSAGE_TYPES = ("state", "heartbeat", "ack", "status-request", "status", "stored-state")
+MESSAGE_TYPES = ("hello", "state", "heartbeat", "ack", "status-request", "status", "stored-state")
 # Where a replicated session comes from on the active BNG.
 ORIGINS = ("accel-ppp", "rp-pppoe", "adopted")
 # A bound on one message: 50 000 sessions of about 400 bytes.

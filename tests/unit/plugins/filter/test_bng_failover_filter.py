@@ -16,7 +16,7 @@ SETTINGS = {
     "replication_port": 7300,
     "replication_interval": 1.0,
     "replication_full_interval": 10,
-    "replication_key": "k",
+    "replication_key": "lab-replication-key",
     "state_max_age": 10,
     "takeover": "hitless",
     "health_interval": 1.0,
@@ -115,3 +115,10 @@ def test_twice_the_same_name_and_not_a_list():
 def test_ping_outage_filter():
     text = "[100.0] 64 bytes from x: icmp_seq=1\n[102.5] 64 bytes from x: icmp_seq=2\n"
     assert ping_outage(text, 99.5, 103.0)["gap"] == 2.5
+
+
+@pytest.mark.parametrize("key", ["", None, "short-secret"])
+def test_the_role_refuses_a_pair_without_a_real_replication_key(key):
+    """Unsigned replication would let anyone on the upstream link feed the standby sessions."""
+    with pytest.raises(AnsibleFilterError, match=r"replication_key must be a secret of at least"):
+        bng_failover_instances(LAB, dict(SETTINGS, replication_key=key))

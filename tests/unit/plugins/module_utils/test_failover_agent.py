@@ -5,6 +5,7 @@ the health check against a fake accel-ppp CLI, and the entry point."""
 
 from __future__ import annotations
 
+import itertools
 import json
 import os
 import socket
@@ -55,7 +56,6 @@ from ansible_collections.isplab.bng.plugins.module_utils._failover_state import 
     decode,
     decode_stored,
     encode,
-    encode_snapshot,
     encode_stored,
     session_from_fields,
 )
@@ -63,7 +63,7 @@ from ansible_collections.isplab.bng.plugins.module_utils._pppoe_adopt import par
 from ansible_collections.isplab.bng.plugins.module_utils._pppoe_kernel import parse_proc_net_pppoe
 from ansible_collections.isplab.bng.tests.unit.plugins.module_utils.fake_accel_ppp import BngEmulator
 
-KEY = "lab-key"
+KEY = "lab-replication-key"
 BASE = {
     "instance": "bng2",
     "server": "accel-ppp",
@@ -73,6 +73,7 @@ BASE = {
     "listen_port": 7300,
     "peer_address": "2001:db8:100:1::11",
     "peer_port": 7300,
+    "replication_key": KEY,
 }
 
 
@@ -110,7 +111,8 @@ def test_config_defaults_and_normalised_values():
     assert cfg.takeover == "hitless"
     assert cfg.control_socket == "/run/isplab-bng-failover/bng2/control.sock"
     assert cfg.state_file == "/var/lib/isplab-bng-failover/bng2/replicated-state.json"
-    assert cfg.key is None
+    assert cfg.key == KEY.encode()
+    assert KEY not in repr(cfg)
     assert "secret" not in repr(config_from_dict(dict(BASE, accel_ppp_password="secret")))
 
 
@@ -467,23 +469,30 @@ def standby(tmp_path):
     os.close(agent.wake_write)
 
 
+# The message counter of the sender (the standby refuses a count it has seen).
+COUNTER = itertools.count(1)
+
+
 def state_message(
-    sequence: int, created: float, sessions=(), boot_id: str = "boot-a", key: bytes | None = b"lab-key"
+    sequence: int, created: float, sessions=(), boot_id: str = "boot-a", key: bytes | None = KEY.encode()
 ) -> bytes:
-    return encode_snapshot(Snapshot("bng1", boot_id, sequence, created, tuple(sessions), created), key)
+    snapshot = Snapshot("bng1", boot_id, sequence, created, tuple(sessions), created)
+    return encode({**snapshot.message(), "counter": next(COUNTER)}, key)
 
 
 def test_heartbeats_keep_the_state_fresh_or_ask_for_it(standby, monkeypatch):
     clock = [1000.0]
     monkeypatch.setattr("time.time", lambda: clock[0])
     standby._handle_peer_message(state_message(4, 1000.0, [session(1)]))
-    beat = {"type": "heartbeat", "boot_id": "boot-a", "sequence": 4, "created": 1030.0}
+    beat = {"type": "heartbeat", "boot_id": "boot-a", "sequence": 4, "created": 1030.0, "counter": 100}
     clock[0] = 1030.0
     ack = decode(standby._handle_peer_message(encode(beat, KEY.encode())), KEY.encode())
     assert (ack["sequence"], ack["need_state"]) == (4, False)
     assert standby.peer_state.received == 1030.0
     # A heartbeat of a sequence it does not hold: the standby asks for the state.
-    ack = decode(standby._handle_peer_message(encode(dict(beat, sequence=5), KEY.encode())), KEY.encode())
+    ack = decode(
+        standby._handle_peer_message(encode(dict(beat, sequence=5, counter=101), KEY.encode())), KEY.encode()
+    )
     assert ack["need_state"] is True
     assert standby.peer_state.received == 1030.0
 

@@ -87,6 +87,7 @@ class FakeAgentServer:
             "listen_port": 7300,
             "peer_address": "127.0.0.1",
             "peer_port": 7301,
+            "replication_key": "fake-agent-replication-key",
             "run_dir": str(tmp_path / "run"),
             "state_dir": str(tmp_path / "state"),
         }

@@ -74,6 +74,7 @@ from ansible_collections.isplab.bng.plugins.module_utils._failover_peer import (
     PeerConnection,
     ReplayGuard,
     idle_timeout,
+    oldest_to_close,
     same_address,
 )
 from ansible_collections.isplab.bng.plugins.module_utils._failover_state import (
@@ -1411,8 +1412,7 @@ class Agent:
                 )
             return
         while len(self.connections) >= MAX_CONNECTIONS:
-            # The newest is the live one: after a cut the active reconnects while its old one lingers.
-            self._close_connection(min(self.connections, key=lambda c: self.connections[c].opened))
+            self._close_connection(oldest_to_close(self.connections))
         now = time.monotonic()
         conn.setblocking(False)
         self.connections[conn] = PeerConnection(FrameReader(UNAUTHENTICATED_FRAME_LIMIT), now, now)

@@ -77,6 +77,17 @@ class PeerConnection:
         return now - self.last_fresh > timeout
 
 
+def oldest_to_close(connections: Mapping[object, PeerConnection]) -> object:
+    """The connection that makes room for a new one: the oldest that has proven nothing.
+
+    A flood of connections that send nothing must not push out the active's live link; when all
+    have proven themselves, the oldest goes (after a cut, the active reconnects while its old
+    connection lingers).
+    """
+    unproven = [conn for conn, connection in connections.items() if not connection.authenticated]
+    return min(unproven or connections, key=lambda conn: connections[conn].opened)
+
+
 @dataclass
 class ReplayGuard:
     """The counters of the peer's starts, newest last; check() refuses what is not fresh."""

@@ -220,6 +220,31 @@ def test_surplus_and_idle_connections_are_closed(standby, monkeypatch):
         sock.close()
 
 
+def test_a_flood_from_the_peer_address_does_not_close_the_live_link(standby, monkeypatch):
+    """Connections that have proven nothing make room for each other, not for the active's link."""
+    clock = [100.0]
+    monkeypatch.setattr("time.monotonic", lambda: clock[0])
+    monkeypatch.setattr("time.time", lambda: 1000.0)
+    active = connect_from(standby, PEER)
+    (live,) = standby.connections
+    hello = encode(
+        {"type": "hello", "sequence": 0, "boot_id": "boot-a", "counter": 1, "created": 1000.0}, KEY.encode()
+    )
+    active.sendall(struct.pack("!I", len(hello)) + hello)
+    time.sleep(0.1)
+    standby._read_replication(live, 0)
+    assert standby.connections[live].authenticated
+    flood = []
+    for _attempt in range(200):
+        clock[0] += 0.001
+        flood.append(connect_from(standby, PEER))
+    assert live in standby.connections
+    assert len(standby.connections) == 4
+    assert all(still_open(s) for s in flood[-3:])
+    for sock in [active, *flood]:
+        sock.close()
+
+
 def test_the_active_says_hello_and_then_sends_a_large_state(standby, monkeypatch):
     """The whole link on real sockets: _PeerLink (the active) to the standby's event handlers."""
     import selectors

@@ -147,6 +147,8 @@ def bng_failover_instances(instances, settings: dict) -> list[dict]:
                 "priority": priority,
                 "access_interface": config["access_interface"],
                 "core_interface": config["core_interface"],
+                "address": config["listen_address"],
+                "peer_address": config["peer_address"],
                 "server": server,
                 # VRRPv3 for IPv6 wants a link-local address first among the virtual addresses.
                 "vip_link_local": f"fe80::{vrid:x}" if vip_interface.version == 6 else None,

@@ -56,6 +56,9 @@ def test_the_lab_pair():
     bng1, bng2 = bng_failover_instances(LAB, SETTINGS)
     assert (bng1["name"], bng1["priority"], bng1["vip_link_local"]) == ("bng1", 150, "fe80::a")
     assert bng1["agent"]["listen_address"] == "2001:db8:100:1::11"
+    # keepalived's unicast VRRP: from this address, to and only from the peer's (without the
+    # agent's settings, which the role keeps out of task output).
+    assert (bng1["address"], bng1["peer_address"]) == ("2001:db8:100:1::11", "2001:db8:100:1::12")
     assert bng1["agent"]["accel_ppp_password"] == "secret-cli"
     assert bng1["agent"]["vip"] == "2001:db8:100:1::10"
     assert (bng2["priority"], bng2["server"], bng2["agent"]["server_unit"]) == (

@@ -1,6 +1,7 @@
 #!/usr/bin/env python3
 # SPDX-License-Identifier: GPL-3.0-or-later
-"""Time the `show sessions` parser on the real 30-session reply and on a 10,000-session table.
+"""Time the `show sessions` parser on the real 30-session reply and on a 10,000-session table,
+and measure the memory one parse of the largest reply the client takes holds at its peak.
 
 The large table repeats the data rows of the recorded 30-session, every-column reply of
 accel-ppp 1.14.0, with ifname, username and sid made unique, and is drawn the way accel-ppp
@@ -17,11 +18,13 @@ import platform
 import statistics
 import sys
 import time
+import tracemalloc
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO / ".venv" / "collections"))
 
+from ansible_collections.isplab.bng.plugins.module_utils._accel_ppp_cli import MAX_REPLY_BYTES
 from ansible_collections.isplab.bng.plugins.module_utils._accel_ppp_parsers import parse_sessions
 
 TRANSCRIPT = REPO / "tests" / "unit" / "fixtures" / "accel-ppp-1.14.0" / "cli-30-sessions.json"
@@ -69,6 +72,19 @@ def report(label: str, text: str, runs: int) -> None:
     )
 
 
+def peak_memory(label: str, text: str) -> None:
+    """What one parse holds at its peak, besides the reply itself: what the client's cap bounds."""
+    tracemalloc.start()
+    rows = parse_sessions(text)
+    peak = tracemalloc.get_traced_memory()[1]
+    tracemalloc.stop()
+    size = len(text.encode())
+    print(
+        f"{label}: {len(rows)} rows, {size / 2**20:.1f} MiB reply, parse peak {peak / 2**20:.0f} MiB "
+        f"({peak / size:.1f} times the reply)"
+    )
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--sessions", type=int, default=10_000, help="rows of the large table")
@@ -81,6 +97,9 @@ def main() -> None:
     print(f"python {platform.python_version()} on {platform.machine()}, {system}")
     report("recorded 30-session reply (23 columns)", reply, max(args.runs * 20, 100))
     report(f"synthetic {args.sessions}-session table (23 columns)", table, args.runs)
+    # The largest table the client takes (MAX_REPLY_BYTES), every column.
+    at_cap = big_table(reply, int(0.98 * MAX_REPLY_BYTES / (len(table.encode()) / args.sessions)))
+    peak_memory(f"table at the client's {MAX_REPLY_BYTES / 2**20:.0f} MiB reply cap", at_cap)
 
 
 if __name__ == "__main__":

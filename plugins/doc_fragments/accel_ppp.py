@@ -21,8 +21,9 @@ options:
   password:
     description:
       - The CLI password (C([cli] password=)); omit it when the CLI has none.
-      - A wrong password, or a password sent to a CLI that has none, fails the module with a
-        message that says so.
+      - A wrong password, a password sent to a CLI that has none, or none sent to a CLI that
+        asks for one, fails the module with a message that says so (never a silent success;
+        C(terminate) and C(reload) answer nothing when they work).
     type: str
   timeout:
     description:
@@ -41,6 +42,10 @@ notes:
   - Every command uses its own TCP connection, as accel-ppp's CLI requires; values that contain
     blanks, line breaks or control characters are refused before connecting, because the CLI
     has no quoting and a line break would start a second command.
+  - Every command is sent between two C(show version) on its connection; the reply must start
+    and end with their answer, so a reply cut off by the network or a stopping accel-pppd fails
+    the module instead of coming back shorter. A reply over 16 MiB (every column of about
+    60,000 sessions) fails too; ask for fewer columns or use a match.
 requirements:
   - accel-ppp with its CLI module and C([cli] tcp=) set (tested with 1.14.0).
 """

@@ -296,6 +296,15 @@ def _check_instance(where: str, inst: Mapping, errors: _Errors) -> None:
         errors.add(f"{where}.cli.port", f"must be a TCP port, got {cli['port']!r}")
     if cli.get("password") is not None and _word_problem(cli["password"]):
         errors.add(f"{where}.cli.password", f"{_word_problem(cli['password'])} (value not shown)")
+    # The CLI terminates sessions and stops PPPoE service: off loopback, anyone who reaches the
+    # port could, unless it asks for a password.
+    address = _ip(cli["address"], 4)
+    if not cli.get("password") and address is not None and not address.is_loopback:
+        errors.add(
+            f"{where}.cli.password",
+            f"required when the CLI listens outside loopback (cli.address {cli['address']!r}): "
+            "keep one in Ansible Vault, or listen on 127.0.0.1",
+        )
 
     if inst["common"]["single_session"] not in (None, "deny", "replace"):
         errors.add(

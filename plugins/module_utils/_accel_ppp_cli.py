@@ -8,9 +8,11 @@ The protocol (see the reference notes of the collection): one TCP connection per
 send the password line if one is configured, then `COMMAND\\n`, then `exit\\n`, and read until
 the server closes the connection. There is no prompt, banner or end-of-reply marker, and
 errors are plain reply lines, so this client judges the reply text itself and raises typed
-exceptions. Words are split on blanks with no quoting, so every value is checked before any
-connection is made: a value with a blank or a newline would change the command or start a
-second one.
+exceptions. It frames every command with `show version`, which always answers one line: the
+first answer proves the password was taken (a refused or missing one gets nothing at all), and
+the same line again at the end proves the reply is whole (a FIN is also how a reply ends).
+Words are split on blanks with no quoting, so every value is checked before any connection is
+made: a value with a blank or a newline would change the command or start a second one.
 """
 
 from __future__ import annotations
@@ -43,8 +45,25 @@ DEFAULT_TIMEOUT = 10.0
 # line does not fit; counting the newline in the limit keeps one byte of margin.
 MAX_LINE_BYTES = 1023
 MAX_WORDS = 100
-# A reply is read to EOF; this bounds the memory a misbehaving peer can make us use.
-MAX_REPLY_BYTES = 64 * 1024 * 1024
+# A reply is read to EOF; this bounds the memory a reply can make a module use: every column of
+# 60,000 sessions is 16 MiB, and its parse holds 111 MiB at its peak (7 times the reply,
+# benchmarks/accel_ppp_session_parse.py), before the module's JSON.
+MAX_REPLY_BYTES = 16 * 1024 * 1024
+# Sent before and after every command: it answers one line, always the same.
+FRAME_COMMAND = "show version"
+# Commands after which the CLI may not answer the closing `show version`: they stop the daemon.
+ENDING_COMMANDS = frozenset({"exit", "restart", "shutdown"})
+# The commands of accel-ppp 1.14.0 (its `help`) that only read; check mode runs nothing else.
+READ_ONLY_COMMANDS = (
+    ("help",),
+    ("show", "stat"),
+    ("show", "version"),
+    ("show", "sessions"),
+    ("show", "ippool"),
+    ("pppoe", "show"),
+    ("pppoe", "interface", "show"),
+    ("pppoe", "mac-filter", "show"),
+)
 
 NETNS_DIR = "/var/run/netns"
 
@@ -197,6 +216,12 @@ def raise_for_error_reply(command: str, reply: str) -> None:
         raise AccelPppNoSuchDeviceError(command, reply, match[1])
     if _GENERIC_ERROR_RE.match(line):
         raise AccelPppCommandError(command, reply)
+
+
+def is_read_only(line: str) -> bool:
+    """Whether a command line is one that accel-ppp 1.14.0 only reads with (READ_ONLY_COMMANDS)."""
+    words = tuple(line.split())
+    return any(words[: len(prefix)] == prefix for prefix in READ_ONLY_COMMANDS)
 
 
 def _check_text(field: str, value: Any, shown: str) -> str:
@@ -386,8 +411,10 @@ class AccelPppCli:
             ) from None
 
     def _exchange(self, line: str) -> bytes:
-        """Send one request, return the raw reply (possibly empty)."""
-        request = (f"{self.password}\n" if self.password is not None else "") + f"{line}\nexit\n"
+        """Send one request framed by FRAME_COMMAND, return the raw reply (possibly empty)."""
+        request = (f"{self.password}\n" if self.password is not None else "") + (
+            f"{FRAME_COMMAND}\n{line}\n{FRAME_COMMAND}\nexit\n"
+        )
         deadline = time.monotonic() + self.timeout
         sock = self._connect(deadline)
         chunks: list[bytes] = []
@@ -408,7 +435,8 @@ class AccelPppCli:
                 size += len(chunk)
                 if size > MAX_REPLY_BYTES:
                     raise AccelPppReplyError(
-                        f"accel-ppp CLI at {self.endpoint}: reply to {line!r} exceeds {MAX_REPLY_BYTES} bytes"
+                        f"accel-ppp CLI at {self.endpoint}: the reply to {line!r} is more than "
+                        f"{MAX_REPLY_BYTES} bytes; ask for fewer columns or a match"
                     )
         except TimeoutError:
             raise AccelPppTimeoutError(
@@ -431,47 +459,53 @@ class AccelPppCli:
             sock.close()
         return b"".join(chunks)
 
-    def _password_state(self) -> str:
-        """'accepted', 'refused' or 'unset' (the CLI has no password), by a probe connection."""
-        reply = self._exchange("show version").decode("utf-8", errors="replace")
-        if not reply:
-            return "refused"
-        if reply.startswith(_UNKNOWN_COMMAND_LINE) and reply != _UNKNOWN_COMMAND_LINE:
-            return "unset"
-        return "accepted"
-
     def command(self, line: str) -> str:
         """Run one command line and return its reply text; error replies raise typed errors.
 
-        Password handling. A wrong password gets the connection closed with zero bytes, but
-        an empty reply is also what a successful `terminate`, `reload` or `pppoe set` returns.
-        So when a password was sent and the reply is empty, a second connection probes with
-        `show version`, which always answers: nothing back means the password is wrong. A CLI
-        without a password takes our password line as a command and answers `command unknown`
-        before the real reply; a reply that is only that line is ambiguous (our command may
-        itself be unknown), so the probe decides that too. The probe costs one connection and
-        only happens on those two replies.
+        The reply comes framed by FRAME_COMMAND's answer (one connection, no probe):
+        - nothing at all: the CLI closed before answering, which is what accel-ppp does to a
+          wrong password, and to the first line when it wants a password and none was sent
+          (an empty reply is also a successful `terminate` or `reload`, so it is never trusted);
+        - `command unknown` before the frame: our password line was run as a command, the CLI
+          has no password;
+        - no closing frame: the reply was cut off, whatever the parser would make of it.
         """
         check_line("command", line)
         reply = self._exchange(line).decode("utf-8", errors="replace")
-        if self.password is not None:
-            state = None
-            if not reply or reply == _UNKNOWN_COMMAND_LINE:
-                state = self._password_state()
-            elif reply.startswith(_UNKNOWN_COMMAND_LINE):
-                state = "unset"
-            if state == "refused":
+        if not reply:
+            if self.password is not None:
                 raise AccelPppAuthError(
                     f"accel-ppp CLI at {self.endpoint} closed the connection without a reply: "
                     "the password was refused"
                 )
-            if state == "unset":
-                raise AccelPppAuthError(
-                    f"a password was given but the accel-ppp CLI at {self.endpoint} has none "
-                    f"([cli] password= is unset): it ran the password line as a command, and then {line!r}"
-                )
-        raise_for_error_reply(line, reply)
-        return reply
+            raise AccelPppAuthError(
+                f"the CLI asks for a password: accel-ppp CLI at {self.endpoint} closed the connection "
+                "without a reply (set its password, [cli] password=)"
+            )
+        if self.password is not None and reply.startswith(_UNKNOWN_COMMAND_LINE):
+            raise AccelPppAuthError(
+                f"a password was given but the accel-ppp CLI at {self.endpoint} has none "
+                f"([cli] password= is unset): it ran the password line as a command, and then {line!r}"
+            )
+        frame, sep, rest = reply.partition("\r\n")
+        frame += sep
+        if not sep:
+            raise self._cut_off(line, reply)
+        if rest.endswith(frame):
+            body = rest[: -len(frame)]
+        elif line.split()[0] in ENDING_COMMANDS:
+            body = rest
+        else:
+            raise self._cut_off(line, reply)
+        raise_for_error_reply(line, body)
+        return body
+
+    def _cut_off(self, line: str, reply: str) -> AccelPppReplyError:
+        return AccelPppReplyError(
+            f"accel-ppp CLI at {self.endpoint}: the reply to {line!r} was cut off after "
+            f"{len(reply.encode('utf-8'))} bytes (the connection closed before the closing "
+            f"{FRAME_COMMAND!r} was answered)"
+        )
 
     def run(self, *words: str, fields: Iterable[str] | None = None) -> str:
         """Run a command given as words; each word is checked (named by `fields` if given)."""
@@ -515,7 +549,7 @@ class AccelPppCli:
             column, regex = match
             words += ["match", self._check_column("match column", column), check_word("match regex", regex)]
         command = " ".join(words)
-        return self._parse(parse_sessions, command, self.command(command))
+        return self._parse(lambda text: parse_sessions(text, columns), command, self.command(command))
 
     @staticmethod
     def _check_column(field: str, column: Any) -> str:

@@ -50,28 +50,42 @@ def _split_row_by_width(line: str, widths: list[int]) -> list[str]:
     return cells
 
 
-def parse_sessions(text: str) -> list[dict]:
+def parse_sessions(text: str, columns: list[str] | None = None) -> list[dict]:
     """Parse a `show sessions` table (any column set) into one dict per session.
 
     Keys are the column names with `-` turned into `_`; empty cells are None; the columns in
-    INT_COLUMNS are ints. A table with a header and no rows gives an empty list.
+    INT_COLUMNS are ints. A table with a header and no rows gives an empty list. With columns,
+    a header of other columns is refused (a different server, or a request that was not ours).
+
+    accel-ppp pads every cell, so every line is as long as the separator row, and every line
+    ends in a line break: a table that is not, was cut off, and is refused rather than read.
     """
+    if text and not text.endswith("\n"):
+        raise ParseError(f"session table cut off in the middle of a line: ...{text[-80:]!r}")
     lines = [line for line in _lines(text) if line != ""]
     if len(lines) < 2:
         raise ParseError(f"not a session table (fewer than two lines): {text[:200]!r}")
     header, separator = lines[0], lines[1]
     if not _SEPARATOR_RE.match(separator):
         raise ParseError(f"not a session table (no separator row after the header): {text[:200]!r}")
-    columns = [cell.strip(" ") for cell in header.split("|")]
+    header_columns = [cell.strip(" ") for cell in header.split("|")]
     widths = [len(part) for part in separator.split("+")]
-    if len(columns) != len(widths) or not all(columns):
+    if len(header_columns) != len(widths) or not all(header_columns):
         raise ParseError(f"session table header does not match its separator row: {header!r}")
-    keys = [column_key(column) for column in columns]
-    int_keys = [column_key(column) for column in columns if column in INT_COLUMNS]
-    ncols = len(columns)
+    if columns is not None and header_columns != list(columns):
+        raise ParseError(f"the table has the columns {header_columns}, not those asked for {list(columns)}")
+    keys = [column_key(column) for column in header_columns]
+    int_keys = [column_key(column) for column in header_columns if column in INT_COLUMNS]
+    ncols = len(header_columns)
+    width = len(separator.encode("utf-8"))
 
     rows = []
-    for line in lines[2:]:
+    for number, line in enumerate(lines[2:], start=1):
+        if len(line.encode("utf-8")) != width:
+            raise ParseError(
+                f"session table row {number} is {len(line.encode('utf-8'))} bytes wide, "
+                f"not the header's {width} (cut off, or not accel-ppp's table): {line[:120]!r}"
+            )
         cells = line.split("|")
         if len(cells) != ncols:
             # A value that contains "|" itself: fall back to the column widths.

@@ -37,7 +37,11 @@ options:
     default: false
   read_only:
     description:
-      - The command only reads (a C(show) command), so it also runs in check mode.
+      - The command only reads, so it also runs in check mode.
+      - Only commands that accel-ppp 1.14.0 only reads with are taken as such (C(help),
+        C(show stat), C(show version), C(show sessions ...), C(show ippool), C(pppoe show ...),
+        C(pppoe interface show), C(pppoe mac-filter show)); any other command with
+        O(read_only=true) fails before connecting, in check mode or not.
       - Cannot be combined with O(changes=true).
     type: bool
     default: false
@@ -82,7 +86,7 @@ stdout_lines:
 
 from ansible.module_utils.basic import AnsibleModule
 
-from ansible_collections.isplab.bng.plugins.module_utils._accel_ppp_cli import check_line
+from ansible_collections.isplab.bng.plugins.module_utils._accel_ppp_cli import check_line, is_read_only
 from ansible_collections.isplab.bng.plugins.module_utils._accel_ppp_module import (
     accel_ppp_argument_spec,
     cli_from_params,
@@ -105,6 +109,13 @@ def main() -> None:
     with fail_on_error(module, {"changed": False}):
         cli = cli_from_params(params)
         command = check_line("command", params["command"])
+        if params["read_only"] and not is_read_only(command):
+            module.fail_json(
+                msg=f"read_only=true, but {command!r} is not one of the commands known to only read "
+                "(help, show ..., pppoe show ..., pppoe interface show, pppoe mac-filter show): "
+                "it was not run",
+                changed=False,
+            )
         if module.check_mode and not params["read_only"]:
             module.exit_json(
                 changed=params["changes"],

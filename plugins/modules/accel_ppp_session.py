@@ -123,13 +123,26 @@ def summary(sessions: list[dict]) -> dict:
     return {"sessions": [{"sid": s["sid"], "username": s.get("username")} for s in sessions]}
 
 
-def remaining_after(cli, sids: set[str], wait_timeout: float) -> list[str]:
-    """Poll until none of sids is listed or wait_timeout passes; the sids still there."""
+def remaining_after(
+    cli, sids: set[str], wait_timeout: float, count_check: bool = False
+) -> tuple[list[str], str]:
+    """Poll until none of sids is listed or wait_timeout passes: the sids still there, and why
+    the listing is not believed (count_check: show stat counts more active sessions than are
+    listed, read after the listing so that a session that comes up in between only adds)."""
     deadline = time.monotonic() + wait_timeout
     while True:
-        still = sorted(sids & {row["sid"] for row in cli.show_sessions(["sid"])})
-        if not still or time.monotonic() >= deadline:
-            return still
+        rows = cli.show_sessions(["sid", "state"])
+        still = sorted(sids & {row["sid"] for row in rows})
+        doubt = ""
+        if not still and count_check:
+            listed = sum(1 for row in rows if row["state"] == "active")
+            active = cli.show_stat().get("sessions", {}).get("active")
+            if not isinstance(active, int):
+                doubt = "show stat has no count of active sessions"
+            elif active > listed:
+                doubt = f"show stat counts {active} active sessions, {listed} are listed"
+        if (not still and not doubt) or time.monotonic() >= deadline:
+            return still, doubt
         time.sleep(min(POLL_INTERVAL, max(deadline - time.monotonic(), 0)))
 
 
@@ -175,9 +188,17 @@ def main() -> None:
         for session in sessions:
             cli.terminate(sid=session["sid"], mode=params["mode"])
             result["changed"] = True
-        still = []
+        still, doubt = [], ""
         if params["wait_timeout"] > 0:
-            still = remaining_after(cli, {s["sid"] for s in sessions}, params["wait_timeout"])
+            still, doubt = remaining_after(
+                cli, {s["sid"] for s in sessions}, params["wait_timeout"], count_check=params["all"]
+            )
+    if doubt:
+        module.fail_json(
+            msg=f"terminated {len(sessions)} sessions (all=true), but {doubt} "
+            f"{params['wait_timeout']:g} s later: sessions may still be up",
+            **result,
+        )
     if still:
         if module._diff:
             result["diff"]["after"] = summary([s for s in sessions if s["sid"] in still])

@@ -71,6 +71,11 @@ def test_the_lab_data_is_good():
         ({"cli": {"address": "::1"}}, ".cli.address: must be an IPv4 address"),
         ({"common": {"single_session": "allow"}}, ".common.single_session: must be deny, replace or unset"),
         ({"cli": {"port": 0}}, ".cli.port: must be a TCP port, got 0"),
+        (
+            {"cli": {"address": "0.0.0.0", "password": None}},
+            ".cli.password: required when the CLI listens outside loopback (cli.address '0.0.0.0')",
+        ),
+        ({"cli": {"address": "192.0.2.1", "password": ""}}, ".cli.password: required when the CLI listens"),
         ({"ppp": {"mtu": 9000}}, ".ppp.mtu: must be between 576 and 1500"),
         ({"ppp": {"mtu": 1200}}, ".ppp: mtu and mru must be at least 1280 when IPv6 is not denied"),
         ({"pppoe": {"interfaces": []}}, ".pppoe.interfaces: must list at least one access interface"),
@@ -170,6 +175,10 @@ def test_macs_in_either_notation_pass():
 def test_static_addresses_need_the_gateway():
     errors = accel_ppp_errors([lab_instance(ipv4_gateway=None, ip_pool={"ranges": []})])
     assert "is required for static addresses in chap-secrets (user 'user1')" in errors[0]
+
+
+def test_a_cli_on_loopback_may_go_without_a_password():
+    assert accel_ppp_errors([lab_instance(cli={"address": "127.0.0.2", "password": None})]) == []
 
 
 def test_secrets_never_appear_in_the_messages():

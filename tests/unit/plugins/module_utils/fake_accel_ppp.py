@@ -2,7 +2,8 @@
 """A fake accel-ppp CLI server for the unit tests: real TCP, the real protocol's framing.
 
 One connection per command; the optional password line first (a wrong one gets the
-connection closed with zero bytes, as accel-ppp does); commands until `exit`; the reply is
+connection closed with zero bytes, as accel-ppp does); commands until `exit` (the client frames
+each with `show version`, answered like any other); the reply is
 written one line per send and ended by closing the connection. A request line over 1023
 bytes drops the connection. Two kinds of handler: a transcript replay (recorded replies of a
 real accel-ppp 1.14.0, keyed by command) and BngEmulator, a small stateful stand-in that
@@ -61,11 +62,17 @@ class FakeAccelPppServer:
         reply_delay: float = 0.0,
         silent: bool = False,
         netns: str | None = None,
+        cut_after: int | None = None,
     ):
         self.handler = handler
         self.password = password
         self.reply_delay = reply_delay
         self.silent = silent
+        # Send this many bytes of the replies of a connection, then close it with a FIN (the
+        # way a reply ends, too), as a server that stops or a middlebox that cuts would.
+        self.cut_after = cut_after
+        # The commands of every connection as sent (requests), and without the client's framing.
+        self.requests: list[list[str]] = []
         self.commands: list[str] = []
         self.connections = 0
         self.auth_failures = 0
@@ -113,6 +120,8 @@ class FakeAccelPppServer:
     def _serve(self, conn: socket.socket) -> None:
         conn.settimeout(5)
         reader = conn.makefile("rb")
+        sent = 0
+        received: list[str] = []
         try:
             if self.password is not None:
                 first = reader.readline(MAX_LINE + 2)
@@ -127,19 +136,31 @@ class FakeAccelPppServer:
                 command = raw[:-1].decode("utf-8", "replace")
                 if command == "exit":
                     return
-                with self._lock:
-                    self.commands.append(command)
+                received.append(command)
                 if self.silent:
                     self._stop.wait(30)
                     return
                 if self.reply_delay and self._stop.wait(self.reply_delay):
                     return
                 # accel-ppp writes a table one row per send: the client must read to EOF.
-                for line in self.handler(command).splitlines(keepends=True):
-                    conn.sendall(line.encode("utf-8"))
+                # Every accel-ppp answers this one itself, whatever else the handler plays.
+                reply = "1.14.0\r\n" if command == "show version" else self.handler(command)
+                for line in reply.splitlines(keepends=True):
+                    data = line.encode("utf-8")
+                    if self.cut_after is not None and sent + len(data) >= self.cut_after:
+                        conn.sendall(data[: self.cut_after - sent])
+                        conn.shutdown(socket.SHUT_WR)
+                        return
+                    conn.sendall(data)
+                    sent += len(data)
         except OSError:
             return
         finally:
+            with self._lock:
+                self.requests.append(received)
+                # The client's `show version` before and after each command is its framing.
+                framed = len(received) >= 2 and received[0] == received[-1] == "show version"
+                self.commands.extend(received[1:-1] if framed else received)
             reader.close()
             conn.close()
 
@@ -188,6 +209,9 @@ class BngEmulator:
         self.sessions = [dict(s) for s in (sessions if sessions is not None else recorded_sessions())]
         self.linger = linger
         self.stuck: set[str] = set()
+        # Sessions that `show stat` counts and `show sessions` does not list, as a listing that
+        # lost rows on the way would look.
+        self.unlisted = 0
         self.dying: dict[str, int] = {}
         self.terminated: list[tuple[str, str | None]] = []
         self.settings = {"PADO-delay": "0", "AC-Name": "lab-bng", "Service-Name": "*", "verbose": "1"}
@@ -205,6 +229,8 @@ class BngEmulator:
                 return self._show_sessions(words[2:])
             if words[:1] == ["terminate"]:
                 return self._terminate(words[1:])
+            if words == ["show", "stat"]:
+                return self._show_stat()
             if words[:2] == ["pppoe", "show"] and len(words) == 3:
                 return (
                     self.settings[words[2]] + "\r\n" if words[2] in self.settings else "invalid argument\r\n"
@@ -247,6 +273,22 @@ class BngEmulator:
                 del self.dying[sid]
                 self.sessions = [s for s in self.sessions if s["sid"] != sid]
         return text
+
+    def _show_stat(self) -> str:
+        """The recorded `show stat`, with the sessions counted as they are now."""
+        states = [session["state"] for session in self.sessions]
+        counts = {
+            "starting": 0,
+            "active": states.count("active") + self.unlisted,
+            "finishing": states.count("finish"),
+        }
+        recorded = self.replay.table["show stat"][0]
+        return re.sub(
+            r"^  (starting|active|finishing): \d+",
+            lambda match: f"  {match[1]}: {counts[match[1]]}",
+            recorded,
+            flags=re.MULTILINE,
+        )
 
     def _terminate(self, args: list[str]) -> str:
         mode = None

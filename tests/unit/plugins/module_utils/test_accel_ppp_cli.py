@@ -27,6 +27,7 @@ from ansible_collections.isplab.bng.plugins.module_utils._accel_ppp_cli import (
     check_line,
     check_word,
     exact_regex,
+    is_read_only,
     run_in_netns,
 )
 from ansible_collections.isplab.bng.tests.unit.plugins.module_utils.fake_accel_ppp import (
@@ -67,8 +68,8 @@ def test_one_connection_per_command(replay30):
     assert replay30.commands == ["pppoe show Service-Name", "pppoe show AC-Name"]
 
 
-def test_request_is_command_then_exit():
-    """The exact bytes on the wire: password line, command line, exit line."""
+def test_request_is_the_command_framed_then_exit():
+    """The exact bytes on the wire: password line, the command framed by `show version`, exit."""
     listener = socket.socket()
     listener.bind(("127.0.0.1", 0))
     listener.listen(1)
@@ -80,7 +81,7 @@ def test_request_is_command_then_exit():
         while not data.endswith(b"exit\n"):
             data += conn.recv(1024)
         received.append(data)
-        conn.sendall(b"1.14.0\r\n")
+        conn.sendall(b"1.14.0\r\n" * 3)
         conn.close()
 
     thread = threading.Thread(target=serve, daemon=True)
@@ -90,7 +91,7 @@ def test_request_is_command_then_exit():
     finally:
         thread.join(5)
         listener.close()
-    assert received == [b"s3cret\nshow version\nexit\n"]
+    assert received == [b"s3cret\nshow version\nshow version\nshow version\nexit\n"]
 
 
 def test_show_sessions_every_column(replay30):
@@ -170,13 +171,13 @@ def test_wrong_password_on_a_command_that_answers(fake_cli):
 
 
 def test_wrong_password_on_a_command_that_answers_nothing(fake_cli):
-    """terminate answers nothing on success too: the probe tells a refused password apart."""
+    """terminate answers nothing on success too: the opening `show version` tells them apart."""
     emulator = BngEmulator()
     server = fake_cli(emulator, password="s3cret")
     with pytest.raises(AccelPppAuthError, match="password was refused"):
         client(server, password="wrong").terminate(sid="e9218d4a806d6489")
     assert emulator.terminated == []
-    assert server.auth_failures == 2
+    assert server.auth_failures == 1
 
 
 def test_right_password_and_an_empty_reply_is_success(fake_cli):
@@ -184,7 +185,8 @@ def test_right_password_and_an_empty_reply_is_success(fake_cli):
     server = fake_cli(emulator, password="s3cret")
     client(server, password="s3cret").terminate(sid="e9218d4a806d6489", mode="hard")
     assert emulator.terminated == [("e9218d4a806d6489", "hard")]
-    assert server.commands == ["terminate sid e9218d4a806d6489 hard", "show version"]
+    assert server.commands == ["terminate sid e9218d4a806d6489 hard"]
+    assert server.connections == 1
 
 
 def test_no_password_sends_no_password_line(fake_cli):
@@ -238,7 +240,6 @@ def test_server_that_never_answers(fake_cli):
     with pytest.raises(AccelPppTimeoutError):
         client(server, timeout=0.3).command("show stat")
     assert time.monotonic() - start < 0.9
-    assert server.commands == ["show stat"]
 
 
 def test_trickling_server_cannot_hold_the_client():
@@ -473,3 +474,81 @@ def test_connect_inside_a_namespace(fake_cli, scratch_netns):
         client(server, timeout=1).version()
     assert run_in_netns(scratch_netns, lambda: os.readlink("/proc/thread-self/ns/net")) != own_netns
     assert os.readlink("/proc/thread-self/ns/net") == own_netns
+
+
+# -- replies that are not whole, and passwords nobody gave ------------------------------------
+
+
+@pytest.mark.parametrize("keep", [0.25, 0.5, 0.99])
+def test_a_reply_cut_off_by_a_fin_is_an_error(fake_cli, keep):
+    """A FIN is also how a whole reply ends: the closing `show version` tells them apart."""
+    table = load_transcript("cli-30-sessions.json")[ALL_COLUMNS_COMMAND][0]
+    server = fake_cli(BngEmulator(), cut_after=int(len("1.14.0\r\n") + len(table) * keep))
+    with pytest.raises(AccelPppReplyError, match="cut off"):
+        client(server).command(ALL_COLUMNS_COMMAND)
+
+
+def test_a_reply_cut_off_at_a_row_end_is_an_error(fake_cli):
+    table = load_transcript("cli-30-sessions.json")[ALL_COLUMNS_COMMAND][0]
+    rows = table.split("\r\n")
+    whole_rows = len("1.14.0\r\n") + len("\r\n".join(rows[:20])) + 2
+    server = fake_cli(BngEmulator(), cut_after=whole_rows)
+    with pytest.raises(AccelPppReplyError, match="cut off"):
+        client(server).command(ALL_COLUMNS_COMMAND)
+
+
+def test_an_empty_reply_without_a_password_means_the_cli_wants_one(fake_cli):
+    """terminate answers nothing on success; a CLI that wants a password closes without a byte."""
+    emulator = BngEmulator()
+    server = fake_cli(emulator, password="s3cret")
+    with pytest.raises(AccelPppAuthError, match="the CLI asks for a password"):
+        client(server).terminate(all_sessions=True)
+    assert emulator.terminated == []
+    with pytest.raises(AccelPppAuthError, match="the CLI asks for a password"):
+        client(server).show_sessions(["sid"])
+
+
+def test_a_password_costs_no_second_connection(fake_cli):
+    emulator = BngEmulator()
+    server = fake_cli(emulator, password="s3cret")
+    cli = client(server, password="s3cret")
+    cli.terminate(sid="e9218d4a806d6489")
+    cli.pppoe_set("PADO-delay", "100")
+    assert server.connections == 2
+    assert emulator.terminated == [("e9218d4a806d6489", None)]
+
+
+def test_a_header_other_than_the_columns_asked_for_is_refused(fake_cli):
+    other = render_table(["username", "ip"], [{"username": "user1", "ip": "100.64.0.11"}])
+    server = fake_cli(lambda command: other)
+    with pytest.raises(AccelPppReplyError, match=r"columns \['username', 'ip'\].*asked for \['sid', 'ip'\]"):
+        client(server).show_sessions(["sid", "ip"])
+
+
+def test_a_reply_over_the_limit_is_refused_with_what_to_do(fake_cli, monkeypatch):
+    monkeypatch.setattr(
+        "ansible_collections.isplab.bng.plugins.module_utils._accel_ppp_cli.MAX_REPLY_BYTES", 4096
+    )
+    server = fake_cli(BngEmulator())
+    with pytest.raises(AccelPppReplyError, match=r"more than 4096 bytes.*fewer columns or a match"):
+        client(server).command(ALL_COLUMNS_COMMAND)
+
+
+@pytest.mark.parametrize(
+    ("line", "read_only"),
+    [
+        ("show stat", True),
+        ("show sessions sid,ip match username ^a$", True),
+        ("pppoe show PADO-delay", True),
+        ("pppoe interface show", True),
+        ("help", True),
+        ("terminate all", False),
+        ("reload", False),
+        ("pppoe set PADO-delay 0", False),
+        ("pppoe interface del eth0", False),
+        ("shutdown hard", False),
+        ("showstat", False),
+    ],
+)
+def test_only_known_commands_count_as_read_only(line, read_only):
+    assert is_read_only(line) is read_only

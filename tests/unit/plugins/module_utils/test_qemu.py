@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import shlex
 import socket
+import sys
 
 import pytest
 
@@ -110,8 +112,12 @@ while [ $# -gt 0 ]; do
   case $1 in -pidfile) pidfile=$2 ;; -name) name=$2 ;; esac
   shift
 done
-python3 -c 'import time; time.sleep(60)' "$name" >/dev/null 2>&1 &
-until grep -qa "$name" "/proc/$!/cmdline"; do sleep 0.05; done
+# The interpreter itself, not a `python3` found on PATH: a pyenv shim would exec twice more, and
+# between its execs the process's command line reads empty.
+@PYTHON@ -c 'import time; time.sleep(60)' "$name" >/dev/null 2>&1 &
+# Until the child has become Python (before its exec it is a copy of this script, whose command
+# line also carries the name).
+until grep -qa "time.sleep" "/proc/$!/cmdline"; do sleep 0.05; done
 echo $! > "$pidfile"
 """
 
@@ -122,7 +128,7 @@ def spec_with_fake_qemu(spec, tmp_path):
     for image in ("rootfs.img", "vmlinuz", "initrd.img"):
         (tmp_path / image).write_text("")
     qemu = tmp_path / "qemu-system-x86_64"
-    qemu.write_text(FAKE_QEMU)
+    qemu.write_text(FAKE_QEMU.replace("@PYTHON@", shlex.quote(sys.executable)))
     qemu.chmod(0o755)
     spec.qemu_binary = str(qemu)
     return spec

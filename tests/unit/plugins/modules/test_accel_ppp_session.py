@@ -69,7 +69,7 @@ def test_waits_for_slow_sessions(bng, run_module):
     failed, result = run_module(accel_ppp_session, {**lab.conn, "username": "user4", "wait_timeout": 5})
     assert not failed, result
     assert "user4" not in listed(lab.emulator)
-    assert sum(c == "show sessions sid" for c in lab.server.commands) >= 3
+    assert sum(c == "show sessions sid,state" for c in lab.server.commands) >= 3
 
 
 def test_fails_when_a_session_does_not_go(bng, run_module):
@@ -89,7 +89,7 @@ def test_wait_timeout_zero_does_not_verify(bng, run_module):
     lab = bng(emulator)
     failed, result = run_module(accel_ppp_session, {**lab.conn, "username": "user4", "wait_timeout": 0})
     assert (failed, result["changed"]) == (False, True)
-    assert "show sessions sid" not in lab.server.commands
+    assert not any(c.startswith("show sessions sid") for c in lab.server.commands)
 
 
 def test_all_sessions(bng, run_module):
@@ -100,6 +100,18 @@ def test_all_sessions(bng, run_module):
     assert lab.emulator.sessions == []
     assert [s["username"] for s in result["diff"]["before"]["sessions"]] == [f"user{i}" for i in range(1, 6)]
     assert result["diff"]["after"] == {"sessions": []}
+
+
+def test_all_sessions_is_confirmed_by_the_active_count(bng, run_module):
+    """Every listed session gone is not enough: show stat must count no more than are listed."""
+    emulator = BngEmulator(recorded_sessions()[:5])
+    emulator.unlisted = 3
+    lab = bng(emulator)
+    failed, result = run_module(accel_ppp_session, {**lab.conn, "all": True, "wait_timeout": 0.5})
+    assert failed
+    assert "show stat counts 3 active sessions, 0 are listed" in result["msg"]
+    assert result["changed"] is True
+    assert lab.emulator.sessions == []
 
 
 def test_all_false_with_a_filter_is_fine(bng, run_module):

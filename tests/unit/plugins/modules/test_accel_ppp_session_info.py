@@ -116,6 +116,15 @@ def test_wrong_password(bng, run_module):
     assert "hunter2" not in str(result)
 
 
+def test_no_password_given_and_the_cli_wants_one(bng, run_module):
+    lab = bng(password="s3cret")
+    failed, result = run_module(accel_ppp_session_info, lab.conn)
+    assert failed
+    assert result["error"] == "AccelPppAuthError"
+    assert "the CLI asks for a password" in result["msg"]
+    assert "not a session table" not in result["msg"]
+
+
 def test_right_password(bng, run_module):
     lab = bng(password="s3cret")
     failed, result = run_module(

@@ -3,9 +3,13 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
+import yaml
 
 from ansible_collections.isplab.bng.plugins.modules import accel_ppp_command, accel_ppp_stat_info
+from ansible_collections.isplab.bng.tests.unit.plugins.module_utils.fake_accel_ppp import BngEmulator
 
 
 def test_stat_info_default(bng, run_module):
@@ -79,6 +83,29 @@ def test_read_only_command_runs_in_check_mode(bng, run_module):
     assert result["changed"] is False
 
 
+@pytest.mark.parametrize("check_mode", [True, False])
+def test_read_only_is_not_taken_on_the_callers_word(bng, run_module, check_mode):
+    """A changing command called read-only runs nowhere, in check mode least of all."""
+    lab = bng()
+    args = {**lab.conn, "command": "terminate all", "read_only": True}
+    failed, result = run_module(accel_ppp_command, args, check_mode=check_mode)
+    assert failed
+    assert "'terminate all' is not one of the commands known to only read" in result["msg"]
+    assert lab.server.connections == 0
+    assert lab.emulator.terminated == []
+
+
+def test_no_password_given_and_the_cli_wants_one(bng, run_module):
+    """terminate answers nothing when it works: without the password it must not look done."""
+    lab = bng(password="s3cret")
+    failed, result = run_module(accel_ppp_command, {**lab.conn, "command": "terminate all", "changes": True})
+    assert failed
+    assert result["error"] == "AccelPppAuthError"
+    assert "the CLI asks for a password" in result["msg"]
+    assert result["changed"] is False
+    assert lab.emulator.terminated == []
+
+
 @pytest.mark.parametrize(
     ("command", "error"),
     [
@@ -119,3 +146,32 @@ def test_command_wrong_password(bng, run_module):
     failed, result = run_module(accel_ppp_command, {**lab.conn, "password": "x", "command": "reload"})
     assert failed
     assert result["error"] == "AccelPppAuthError"
+
+
+ROLE = Path(__file__).resolve().parents[4] / "roles" / "accel_ppp"
+
+
+def readiness_waits():
+    """Every accel_ppp_stat_info task of the role accel_ppp (its waits for the CLI)."""
+    found = []
+    for path in (ROLE / "tasks" / "instances.yml", ROLE / "handlers" / "main.yml"):
+        for task in yaml.safe_load(path.read_text()):
+            if "isplab.bng.accel_ppp_stat_info" in task:
+                found.append(pytest.param(task["isplab.bng.accel_ppp_stat_info"], id=task["name"]))
+    return found
+
+
+class WithoutIpPool(BngEmulator):
+    """An instance that takes its addresses from RADIUS or static files: no ippool module."""
+
+    def __call__(self, command: str) -> str:
+        return "command unknown\r\n" if command == "show ippool" else super().__call__(command)
+
+
+@pytest.mark.parametrize("task", readiness_waits())
+def test_the_roles_wait_for_the_cli_needs_no_ip_pool(bng, run_module, task):
+    lab = bng(WithoutIpPool())
+    gather = {"gather": task["gather"]} if "gather" in task else {}
+    failed, result = run_module(accel_ppp_stat_info, {**lab.conn, **gather})
+    assert not failed, result
+    assert "show ippool" not in lab.server.commands

@@ -224,6 +224,11 @@ def is_read_only(line: str) -> bool:
     return any(words[: len(prefix)] == prefix for prefix in READ_ONLY_COMMANDS)
 
 
+def read_only_commands() -> str:
+    """READ_ONLY_COMMANDS as a person reads them, for messages."""
+    return ", ".join(" ".join(prefix) for prefix in READ_ONLY_COMMANDS)
+
+
 def _check_text(field: str, value: Any, shown: str) -> str:
     if not isinstance(value, str):
         raise AccelPppInputError(f"{field} must be a string, got {type(value).__name__} {shown}")

@@ -86,7 +86,11 @@ stdout_lines:
 
 from ansible.module_utils.basic import AnsibleModule
 
-from ansible_collections.isplab.bng.plugins.module_utils._accel_ppp_cli import check_line, is_read_only
+from ansible_collections.isplab.bng.plugins.module_utils._accel_ppp_cli import (
+    check_line,
+    is_read_only,
+    read_only_commands,
+)
 from ansible_collections.isplab.bng.plugins.module_utils._accel_ppp_module import (
     accel_ppp_argument_spec,
     cli_from_params,
@@ -112,8 +116,7 @@ def main() -> None:
         if params["read_only"] and not is_read_only(command):
             module.fail_json(
                 msg=f"read_only=true, but {command!r} is not one of the commands known to only read "
-                "(help, show ..., pppoe show ..., pppoe interface show, pppoe mac-filter show): "
-                "it was not run",
+                f"({read_only_commands()}): it was not run",
                 changed=False,
             )
         if module.check_mode and not params["read_only"]:

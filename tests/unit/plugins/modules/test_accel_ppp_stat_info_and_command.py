@@ -90,7 +90,7 @@ def test_read_only_is_not_taken_on_the_callers_word(bng, run_module, check_mode)
     args = {**lab.conn, "command": "terminate all", "read_only": True}
     failed, result = run_module(accel_ppp_command, args, check_mode=check_mode)
     assert failed
-    assert "'terminate all' is not one of the commands known to only read" in result["msg"]
+    assert "'terminate all' is not one of the commands known to only read (help, show stat," in result["msg"]
     assert lab.server.connections == 0
     assert lab.emulator.terminated == []
 
@@ -166,6 +166,14 @@ class WithoutIpPool(BngEmulator):
 
     def __call__(self, command: str) -> str:
         return "command unknown\r\n" if command == "show ippool" else super().__call__(command)
+
+
+def test_the_role_has_both_waits_for_the_cli():
+    """Guards the parametrized test below: with no task found, it would not run at all."""
+    assert [param.id for param in readiness_waits()] == [
+        "Wait for the CLI of each instance",
+        "Wait for the CLI of the restarted instances",
+    ]
 
 
 @pytest.mark.parametrize("task", readiness_waits())

@@ -90,6 +90,7 @@ from ansible_collections.isplab.bng.plugins.module_utils._failover_state import 
     encode,
     encode_stored,
 )
+from ansible_collections.isplab.bng.plugins.module_utils._netlink import netlink_dump
 from ansible_collections.isplab.bng.plugins.module_utils._pppoe_adopt import (
     LCP_TERM_REQ,
     PPP_LCP,
@@ -2900,22 +2901,6 @@ class Agent:
 def _lost(before: list[ReplicatedSession], after: list[ReplicatedSession]) -> bool:
     """Whether a session of `before` is not in `after`."""
     return bool({s.key for s in before} - {s.key for s in after})
-
-
-def netlink_dump(request: Callable[..., Iterable], *args, attempts: int = 5, **kwargs) -> list:
-    """request(*args, **kwargs) (a dump such as ipr.get_links), again when the kernel interrupts
-    the dump because what it lists changed meanwhile (ppp interfaces, their addresses and routes
-    coming and going by the hundred during a takeover)."""
-    from pyroute2.netlink.exceptions import NetlinkDumpInterrupted
-
-    for attempt in range(attempts):
-        try:
-            return list(request(*args, **kwargs))
-        except NetlinkDumpInterrupted:
-            if attempt == attempts - 1:
-                raise
-            time.sleep(0.05)
-    return []
 
 
 def _key_text(key: tuple[int, str, str]) -> str:

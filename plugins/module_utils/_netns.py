@@ -32,6 +32,7 @@ import time
 from collections.abc import Callable, Iterable, Mapping
 from typing import Any, TypeVar
 
+from ._netlink import netlink_dump
 from ._nsthread import EnterError, call_in_netns
 from ._topology import (
     DEFAULT_METRIC,
@@ -214,7 +215,7 @@ class Kernel:
             return {}
         if netns not in self._links:
             try:
-                dump = self.ipr(netns).get_links()
+                dump = netlink_dump(self.ipr(netns).get_links)
             except (NetlinkError, OSError) as exc:
                 raise NetnsError(
                     f"reading the links of {netns or 'the root namespace'}: {_strerror(exc)}"
@@ -254,7 +255,7 @@ class Kernel:
             return []
         if netns not in self._addrs:
             try:
-                self._addrs[netns] = [_parse_address(msg) for msg in self.ipr(netns).get_addr()]
+                self._addrs[netns] = [_parse_address(msg) for msg in netlink_dump(self.ipr(netns).get_addr)]
             except (NetlinkError, OSError) as exc:
                 raise NetnsError(
                     f"reading the addresses of {netns or 'the root namespace'}: {_strerror(exc)}"
@@ -270,7 +271,7 @@ class Kernel:
                 dump = [
                     r
                     for family in (socket.AF_INET, socket.AF_INET6)
-                    for r in self.ipr(netns).get_routes(family=family)
+                    for r in netlink_dump(self.ipr(netns).get_routes, family=family)
                 ]
             except (NetlinkError, OSError) as exc:
                 raise NetnsError(

@@ -20,6 +20,7 @@ import ipaddress
 import socket
 from collections.abc import Iterable, Mapping
 
+from ._netlink import netlink_dump
 from ._netns import Kernel, NetnsError, _strerror
 from ._pppoe_kernel import KernelPppoeSession, PppoeKernelError, read_proc_net_pppoe
 
@@ -91,7 +92,7 @@ def read_namespace(kernel: Kernel, namespace: str) -> dict:
                 "type": msg["ifi_type"],
                 "up": bool(msg["flags"] & IFF_UP),
             }
-            for msg in ipr.get_links()
+            for msg in netlink_dump(ipr.get_links)
         ]
         addresses = [
             {
@@ -101,7 +102,7 @@ def read_namespace(kernel: Kernel, namespace: str) -> dict:
                 # A point-to-point address has IFA_ADDRESS set to the peer, else to itself.
                 "peer": _peer(msg.get_attr("IFA_LOCAL"), msg.get_attr("IFA_ADDRESS")),
             }
-            for msg in ipr.get_addr()
+            for msg in netlink_dump(ipr.get_addr)
         ]
     except (NetlinkError, OSError) as exc:
         raise NetnsError(f"reading the interfaces of {namespace}: {_strerror(exc)}") from None

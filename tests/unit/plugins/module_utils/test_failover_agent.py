@@ -36,7 +36,6 @@ from ansible_collections.isplab.bng.plugins.module_utils._failover_agent import 
     link_facts,
     macvlan_name,
     main,
-    netlink_dump,
     parse_fifo_line,
     parse_pppd_record,
     parse_rp_pppoe_argv,
@@ -782,25 +781,6 @@ def test_a_slow_server_start_is_not_a_failure(tmp_path, monkeypatch):
     finally:
         os.close(agent.wake_read)
         os.close(agent.wake_write)
-
-
-def test_an_interrupted_link_dump_is_read_again():
-    from pyroute2.netlink.exceptions import NetlinkDumpInterrupted
-
-    class Ipr:
-        calls = 0
-
-        def get_links(self):
-            self.calls += 1
-            if self.calls < 3:
-                raise NetlinkDumpInterrupted()
-            return ["lo", "access"]
-
-    ipr = Ipr()
-    assert netlink_dump(ipr.get_links) == ["lo", "access"]
-    assert ipr.calls == 3
-    with pytest.raises(NetlinkDumpInterrupted):
-        netlink_dump(Ipr().get_links, attempts=2)
 
 
 def test_systemctl_is_asked_again_when_systemd_answers_late(monkeypatch):

@@ -14,6 +14,7 @@ import sys
 from pathlib import Path
 
 import pytest
+import yaml
 
 from ansible_collections.isplab.bng.plugins.module_utils import _netns
 from ansible_collections.isplab.bng.plugins.module_utils._netns import (
@@ -267,7 +268,8 @@ def test_boot_entry_point_runs_from_a_copy_of_the_module_utils(lab, tmp_path):
     """The role's package layout: the module_utils files it copies and its __init__/__main__."""
     package = tmp_path / "netns_topology"
     package.mkdir()
-    for name in ("_topology.py", "_netns.py", "_nsthread.py"):
+    role_vars = yaml.safe_load((REPO / "roles" / "netns_topology" / "vars" / "main.yml").read_text())
+    for name in role_vars["netns_topology__module_utils"]:
         (package / name).write_text((REPO / "plugins" / "module_utils" / name).read_text())
     templates = REPO / "roles" / "netns_topology" / "templates"
     for name in ("__init__.py", "__main__.py"):

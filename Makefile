@@ -20,17 +20,26 @@ LAB_VARS := $(if $(filter 1 yes true,$(OFFLINE)),-e isplab_pppoe_server=rp-pppoe
 # make lab-drill FAULT=kill|link|freeze, or ACTION=switchover (playbooks/failover.yml).
 FAULT ?= kill
 ACTION ?= drill
+# make bench-failover SIZES=5,20,50 BENCH_OPTIONS="--columns padt,hitless".
+SIZES ?= 5,20,50
+BENCH_OPTIONS ?=
 SCENARIOS := $(sort $(filter-out default resources,$(notdir $(patsubst %/,%,$(dir $(wildcard molecule/*/molecule.yml))))))
 # The order `make molecule` runs the scenarios in: cheap checks of the VM first.
 SCENARIO_ORDER := lab_vm $(filter-out lab_vm,$(SCENARIOS))
 # What `make test` (CI) runs: the VM's own checks (lab_vm, which also builds the image), then side
 # by side in two VMs the whole lab through every role (site: converge, no-change re-run,
-# end-to-end verify, teardown) and the BNG failover with 20 subscribers (failover). Under
-# software emulation every Ansible task costs seconds, so the per-role scenarios (make molecule)
-# take hours there.
+# end-to-end verify with the accel_ppp scenario's checks, then the change to the rp-pppoe server
+# and its verify, teardown) and the BNG failover with 20 subscribers (failover), both with the
+# real accel-ppp, built in each VM from its release source (ACCEL_PPP_SOURCE, by default the
+# archive in ../shared/vendor when it is there). Under software emulation every Ansible task
+# costs seconds, so the per-role scenarios (make molecule) take hours there.
 CI_FIRST := lab_vm
 CI_SIDE_BY_SIDE := site failover
 CI_SCENARIOS := $(CI_FIRST) $(CI_SIDE_BY_SIDE)
+# accel-ppp's release source as the project's test machines keep it (../shared/vendor/README.md):
+# `make test` and `make molecule-ci` build the real daemon from it unless ACCEL_PPP_SOURCE says
+# otherwise. Users' labs keep upstream's git repository at the pinned tag as their default.
+ACCEL_PPP_VENDORED := $(firstword $(wildcard $(abspath $(CURDIR)/../shared/vendor/accel-ppp-1.14.0.tar.gz)))
 # Scenarios that build accel-ppp: without ACCEL_PPP_SOURCE (CI cannot fetch it) they are not run,
 # and make says so, rather than booting a VM for a scenario that would do nothing.
 ACCEL_PPP_SCENARIOS := accel_ppp
@@ -38,11 +47,12 @@ define run_scenario
 if [ -z "$${ACCEL_PPP_SOURCE:-}" ] && [[ " $(ACCEL_PPP_SCENARIOS) " == *" $(1) "* ]]; then \
   echo "==> SKIPPED, not run: molecule scenario $(1) needs accel-ppp's source (ACCEL_PPP_SOURCE=/path/to/checkout-or-archive)"; \
 else \
-  echo "==> molecule scenario $(1)"; molecule test -s $(1); \
+  echo "==> molecule scenario $(1)"; started=$$SECONDS; molecule test -s $(1); \
+  echo "==> molecule scenario $(1): passed after $$(( (SECONDS - started) / 60 )) min $$(( (SECONDS - started) % 60 )) s"; \
 fi
 endef
 
-.PHONY: help setup venv lint lint-inventories unit image vm-up vm-down lab lab-verify lab-drill lab-teardown test molecule molecule-ci molecule-shared $(addprefix molecule-,$(SCENARIOS))
+.PHONY: help bench bench-failover setup venv lint lint-inventories unit image vm-up vm-down lab lab-verify lab-drill lab-teardown test molecule molecule-ci molecule-shared $(addprefix molecule-,$(SCENARIOS))
 
 help: ## List the targets
 	@grep -hE '^[a-zA-Z_%-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-22s %s\n", $$1, $$2}'
@@ -103,6 +113,7 @@ molecule: setup ## Every molecule scenario, each in a fresh boot of the lab VM
 	@$(foreach scenario,$(SCENARIO_ORDER),$(call run_scenario,$(scenario)) && ) true
 
 molecule-ci: setup ## The scenarios CI runs ($(CI_SCENARIOS)), each in a fresh boot of the lab VM
+	@echo "==> PPPoE server of site and failover: $(if $(ACCEL_PPP_SOURCE),accel-ppp built from $(ACCEL_PPP_SOURCE),Debian's rp-pppoe (no accel-ppp source: ACCEL_PPP_SOURCE=path))"
 	@$(foreach scenario,$(CI_FIRST),$(call run_scenario,$(scenario)) && ) true
 	scripts/molecule-side-by-side $(CI_SIDE_BY_SIDE)
 
@@ -112,4 +123,12 @@ molecule-shared: setup ## Every molecule scenario in one boot of the lab VM (sce
 $(addprefix molecule-,$(SCENARIOS)): molecule-%: setup ## One scenario in its own lab VM boot
 	@$(call run_scenario,$*)
 
+bench: venv ## The benchmarks that run on this machine (as root): session table parsing, topology apply
+	@echo "==> benchmarks/accel_ppp_session_parse.py"; python benchmarks/accel_ppp_session_parse.py
+	@echo "==> benchmarks/netns_topology_apply.py"; python benchmarks/netns_topology_apply.py
+
+bench-failover: setup ## The failover benchmark in its own lab VM boot: SIZES=5,20,50 (ACCEL_PPP_SOURCE=path: accel-ppp)
+	scripts/bench-failover $(SIZES) $(BENCH_OPTIONS)
+
+test molecule-ci: export ACCEL_PPP_SOURCE ?= $(ACCEL_PPP_VENDORED)
 test: setup lint unit molecule-ci ## What CI runs: lint, unit tests, the lab VM and the whole lab

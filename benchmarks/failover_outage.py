@@ -2,13 +2,13 @@
 # SPDX-License-Identifier: GPL-3.0-or-later
 """Subscribers' outage when the primary BNG dies: the stock pair, stage one and stage two.
 
-Runs in the lab (as root, in the lab VM) with the BNG pair of the role bng_failover installed:
-the failover scenario converged (`molecule converge -s failover`, ISPLAB_FAILOVER_SUBSCRIBERS=50
-for the 50-subscriber figures), and a copy of this checkout in the VM (the script imports the
-collection's code from it):
+Runs in the lab (as root, in the lab VM) with the BNG pair of the role bng_failover installed
+and the collection's plugins/ next to this directory (the script imports the collection's code
+from there). `make bench-failover` does it all in its own boot of the lab VM: the failover
+scenario converged with as many subscribers as the largest size, plugins/ and benchmarks/
+copied in, this script run there, the VM destroyed (scripts/bench-failover):
 
-    tar -C CHECKOUT --exclude=.venv -cf - . | ssh VM 'mkdir -p /root/isplab && tar -C /root/isplab -xf -'
-    ssh VM python3 /root/isplab/benchmarks/failover_outage.py --sizes 5,20,50
+    make bench-failover SIZES=5,20,50 ACCEL_PPP_SOURCE=/path/to/accel-ppp   # or rp-pppoe without it
 
 For every size and column, in one run with the same subscribers (cpe1..cpeN), from a clean
 start (every subscriber dialed to bng1): every subscriber pings the gateway every 50 ms (one

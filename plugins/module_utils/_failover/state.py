@@ -3,9 +3,9 @@
 
 Private to the isplab.bng collection: no stability promise outside it.
 
-Pure: data in, data out; no sockets, no files. The agent (`_failover_agent.py`) sends these
-messages over its replication link and stores the last good one on disk; the modules read
-the agent's status with the same code.
+Pure: data in, data out; no sockets, no files. The active's agent sends these messages over
+its replication link (wire.py, replicator.py); the standby keeps the last good state in memory
+and on disk (replica.py).
 
 A message is one JSON object with `schema`, `version`, `type`, its fields and a `checksum`
 over the canonical JSON of everything else (sorted keys, no blanks): `sha256:<hex>`, or

@@ -5,6 +5,7 @@ topology's boot unit) must copy everything those files import, or the copy fails
 from __future__ import annotations
 
 import ast
+import re
 from pathlib import Path, PurePosixPath
 
 import pytest
@@ -124,3 +125,53 @@ def test_the_check_sees_a_missing_import():
     # `from package import module`, as the tests import the agent's parts.
     source = f"from {PACKAGE}._failover import wire\n"
     assert imports_of(source, "x.py") == {"_failover/wire.py", "_failover/__init__.py"}
+
+
+def test_the_modules_and_filters_load_no_daemon():
+    # The modules and the role's filter run the agent's settings and control client, never the
+    # agent itself (nor what only the agent needs: pyroute2, the adoption code).
+    allowed = {"_failover/__init__.py", "_failover/config.py", "_failover/control.py"}
+    users = [
+        *sorted((ROOT / "plugins" / "modules").glob("*.py")),
+        *sorted((ROOT / "plugins" / "filter").glob("*.py")),
+        MODULE_UTILS / "_failover_module.py",
+    ]
+    for path in users:
+        seen: set[str] = set()
+        todo = imports_of(path.read_text(), path.name)
+        while todo:
+            name = todo.pop()
+            if name in seen:
+                continue
+            seen.add(name)
+            todo |= imported_module_utils(name)
+        agent_parts = {name for name in seen if name.startswith("_failover/")}
+        assert agent_parts <= allowed, f"{path.relative_to(ROOT)} loads {sorted(agent_parts - allowed)}"
+
+
+# The way a session record goes (docs/architecture.md): a part imports only the parts before it.
+ORDER = [
+    {"__init__", "config", "state", "host"},
+    {"inventory"},
+    {"wire"},
+    {"replicator", "replica"},
+    {"plan"},
+    {"adopted"},
+    {"takeover"},
+    {"server", "health", "control"},
+    {"agent"},
+    {"cli"},
+]
+
+
+def test_the_agents_parts_import_one_way():
+    rank = {part: index for index, parts in enumerate(ORDER) for part in parts}
+    files = sorted((MODULE_UTILS / "_failover").glob("*.py"))
+    assert {path.stem for path in files} == set(rank), "a part of _failover missing from ORDER"
+    for path in files:
+        for imported in imported_module_utils(f"_failover/{path.name}"):
+            match = re.fullmatch(r"_failover/(\w+)\.py", imported)
+            if match and match[1] != "__init__":
+                assert match[1] != path.stem and rank[match[1]] <= rank[path.stem], (
+                    f"_failover/{path.name} imports {imported}, a part after it"
+                )

@@ -67,13 +67,13 @@ from ansible_collections.isplab.bng.plugins.module_utils._accel_ppp_cli import (
     AccelPppError,
     run_in_netns,
 )
-from ansible_collections.isplab.bng.plugins.module_utils._failover_agent import (
+from ansible_collections.isplab.bng.plugins.module_utils._failover.config import (
     AgentError,
     config_path,
-    control_request,
     load_config,
-    set_discovery_filter,
 )
+from ansible_collections.isplab.bng.plugins.module_utils._failover.control import control_request
+from ansible_collections.isplab.bng.plugins.module_utils._failover.server import set_discovery_filter
 from ansible_collections.isplab.bng.plugins.module_utils._outage import largest_gap, summary
 from ansible_collections.isplab.bng.plugins.module_utils._pppoe_kernel import (
     PppoeKernelError,

@@ -2,7 +2,7 @@
 """The filter bng_failover_instances: the role bng_failover's data, checked, per BNG.
 
 Its documentation is in bng_failover_instances.yml next to this file. The agent's settings are
-checked by the agent's own code (plugins/module_utils/_failover_agent.py), on the controller,
+checked by the agent's own code (plugins/module_utils/_failover/config.py), on the controller,
 before the role changes anything.
 """
 
@@ -13,7 +13,7 @@ import re
 
 from ansible.errors import AnsibleFilterError
 
-from ansible_collections.isplab.bng.plugins.module_utils._failover_agent import (
+from ansible_collections.isplab.bng.plugins.module_utils._failover.config import (
     MIN_KEY_LENGTH,
     SERVERS,
     AgentError,

@@ -4,7 +4,7 @@
 Private to the isplab.bng collection: no stability promise outside it.
 
 The options are documented once in the doc fragment isplab.bng.bng_failover; the agent's own
-client (control_request of _failover_agent) does the talking.
+client (control_request of _failover/control.py) does the talking.
 """
 
 from __future__ import annotations
@@ -12,14 +12,14 @@ from __future__ import annotations
 import ipaddress
 from collections.abc import Mapping
 
-from ansible_collections.isplab.bng.plugins.module_utils._failover_agent import (
+from ansible_collections.isplab.bng.plugins.module_utils._failover.config import (
     CONFIG_DIR,
     AgentConfig,
     AgentError,
     config_path,
-    control_request,
     load_config,
 )
+from ansible_collections.isplab.bng.plugins.module_utils._failover.control import control_request
 from ansible_collections.isplab.bng.plugins.module_utils._pppoe_kernel import MacAddressError, normalise_mac
 
 

@@ -91,7 +91,7 @@ peer:
 
 from ansible.module_utils.basic import AnsibleModule
 
-from ansible_collections.isplab.bng.plugins.module_utils._failover_agent import AgentError
+from ansible_collections.isplab.bng.plugins.module_utils._failover.config import AgentError
 from ansible_collections.isplab.bng.plugins.module_utils._failover_module import Agent, agent_argument_spec
 
 

@@ -126,7 +126,7 @@ agent:
 
 from ansible.module_utils.basic import AnsibleModule
 
-from ansible_collections.isplab.bng.plugins.module_utils._failover_agent import AgentError
+from ansible_collections.isplab.bng.plugins.module_utils._failover.config import AgentError
 from ansible_collections.isplab.bng.plugins.module_utils._failover_module import (
     Agent,
     agent_argument_spec,

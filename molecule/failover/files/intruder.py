@@ -86,7 +86,7 @@ def wait_closed(sock: socket.socket, seconds: float) -> float | None:
 
 def cmd_forge(args: argparse.Namespace) -> dict:
     sys.path.insert(0, AGENT_CODE)
-    from ansible_collections.isplab.bng.plugins.module_utils._failover_state import encode
+    from ansible_collections.isplab.bng.plugins.module_utils._failover.state import encode
 
     session = {
         "client_mac": args.client_mac,

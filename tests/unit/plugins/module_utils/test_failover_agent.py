@@ -16,39 +16,45 @@ import time
 
 import pytest
 
-from ansible_collections.isplab.bng.plugins.module_utils import _failover_agent as failover_agent
 from ansible_collections.isplab.bng.plugins.module_utils._accel_ppp_cli import run_in_netns
 from ansible_collections.isplab.bng.plugins.module_utils._accel_ppp_parsers import parse_sessions
-from ansible_collections.isplab.bng.plugins.module_utils._failover_agent import (
-    Agent,
-    AgentConfig,
-    AgentError,
-    FrameReader,
-    config_from_dict,
-    config_path,
-    control_request,
-    discovery_blocked,
-    discovery_filter,
-    exchange,
+from ansible_collections.isplab.bng.plugins.module_utils._failover import adopted as adopted_module
+from ansible_collections.isplab.bng.plugins.module_utils._failover import agent as agent_module
+from ansible_collections.isplab.bng.plugins.module_utils._failover import health as health_module
+from ansible_collections.isplab.bng.plugins.module_utils._failover import inventory
+from ansible_collections.isplab.bng.plugins.module_utils._failover import server as server_module
+from ansible_collections.isplab.bng.plugins.module_utils._failover import takeover as takeover_module
+from ansible_collections.isplab.bng.plugins.module_utils._failover.adopted import (
     fd_name,
-    frame,
-    join_accel_ppp,
-    link_facts,
     macvlan_name,
-    main,
-    parse_fifo_line,
-    parse_pppd_record,
-    parse_rp_pppoe_argv,
-    plan_takeover,
-    probe_peer,
-    rp_pppoe_session,
-    set_discovery_filter,
     stored_channels,
 )
-from ansible_collections.isplab.bng.plugins.module_utils._failover_agent import (
+from ansible_collections.isplab.bng.plugins.module_utils._failover.agent import Agent, parse_fifo_line
+from ansible_collections.isplab.bng.plugins.module_utils._failover.cli import main, probe_peer
+from ansible_collections.isplab.bng.plugins.module_utils._failover.config import (
+    AgentConfig,
+    AgentError,
+    config_from_dict,
+    config_path,
+)
+from ansible_collections.isplab.bng.plugins.module_utils._failover.control import control_request
+from ansible_collections.isplab.bng.plugins.module_utils._failover.health import (
     check_health as agent_check_health,
 )
-from ansible_collections.isplab.bng.plugins.module_utils._failover_state import (
+from ansible_collections.isplab.bng.plugins.module_utils._failover.inventory import (
+    join_accel_ppp,
+    link_facts,
+    parse_pppd_record,
+    parse_rp_pppoe_argv,
+    rp_pppoe_session,
+)
+from ansible_collections.isplab.bng.plugins.module_utils._failover.plan import Decision, plan_takeover
+from ansible_collections.isplab.bng.plugins.module_utils._failover.server import (
+    discovery_blocked,
+    discovery_filter,
+    set_discovery_filter,
+)
+from ansible_collections.isplab.bng.plugins.module_utils._failover.state import (
     CorruptStateError,
     Snapshot,
     StoredState,
@@ -58,7 +64,8 @@ from ansible_collections.isplab.bng.plugins.module_utils._failover_state import 
     encode_stored,
     session_from_fields,
 )
-from ansible_collections.isplab.bng.plugins.module_utils._pppoe_adopt import parse_discovery
+from ansible_collections.isplab.bng.plugins.module_utils._failover.wire import FrameReader, exchange, frame
+from ansible_collections.isplab.bng.plugins.module_utils._pppoe_adopt import AdoptError, parse_discovery
 from ansible_collections.isplab.bng.plugins.module_utils._pppoe_kernel import parse_proc_net_pppoe
 from ansible_collections.isplab.bng.tests.unit.plugins.module_utils.fake_accel_ppp import BngEmulator
 
@@ -301,7 +308,7 @@ def test_ipv6_routes_read_through_netlink(scratch_netns, netns_ip):
     def dump():
         with IPRoute() as ipr:
             index = ipr.link_lookup(ifname="ppp9")[0]
-            return index, failover_agent.Agent._ipv6_routes(ipr)
+            return index, inventory.ipv6_routes(ipr)
 
     index, routes = run_in_netns(scratch_netns, dump)
     assert {"oif": index, "family": socket.AF_INET6, "dst": "2001:db8:110:9::/64"} in routes
@@ -482,74 +489,73 @@ def state_message(
 def test_heartbeats_keep_the_state_fresh_or_ask_for_it(standby, monkeypatch):
     clock = [1000.0]
     monkeypatch.setattr("time.time", lambda: clock[0])
-    standby._handle_peer_message(state_message(4, 1000.0, [session(1)]))
+    standby.replica.handle(state_message(4, 1000.0, [session(1)]))
     beat = {"type": "heartbeat", "boot_id": "boot-a", "sequence": 4, "created": 1030.0, "counter": 100}
     clock[0] = 1030.0
-    ack = decode(standby._handle_peer_message(encode(beat, KEY.encode())), KEY.encode())
+    ack = decode(standby.replica.handle(encode(beat, KEY.encode())), KEY.encode())
     assert (ack["sequence"], ack["need_state"]) == (4, False)
-    assert standby.peer_state.received == 1030.0
+    assert standby.replica.peer_state.received == 1030.0
     # A heartbeat of a sequence it does not hold: the standby asks for the state.
     ack = decode(
-        standby._handle_peer_message(encode(dict(beat, sequence=5, counter=101), KEY.encode())), KEY.encode()
+        standby.replica.handle(encode(dict(beat, sequence=5, counter=101), KEY.encode())), KEY.encode()
     )
     assert ack["need_state"] is True
-    assert standby.peer_state.received == 1030.0
+    assert standby.replica.peer_state.received == 1030.0
 
 
 def test_standby_keeps_the_newest_state_and_acknowledges(standby, monkeypatch):
     now = 1_700_000_000.0
     monkeypatch.setattr("time.time", lambda: now)
-    ack = decode(standby._handle_peer_message(state_message(5, now, [session(1)])), KEY.encode())
+    ack = decode(standby.replica.handle(state_message(5, now, [session(1)])), KEY.encode())
     assert (ack["type"], ack["sequence"], ack["boot_id"]) == ("ack", 5, "boot-a")
-    assert standby.peer_state.snapshot.sequence == 5
+    assert standby.replica.peer_state.snapshot.sequence == 5
     with open(standby.config.state_file, "rb") as handle:
         stored = decode_stored(handle.read(), KEY.encode())
     assert stored.snapshot.sessions == (session(1),)
     # An older snapshot from the same sender start is acknowledged but not kept.
-    standby._handle_peer_message(state_message(4, now, []))
-    assert standby.peer_state.snapshot.sequence == 5
+    standby.replica.handle(state_message(4, now, []))
+    assert standby.replica.peer_state.snapshot.sequence == 5
     # A restarted sender starts again at 1.
-    standby._handle_peer_message(state_message(1, now, [session(2)], boot_id="boot-b"))
-    assert standby.peer_state.snapshot.sessions == (session(2),)
+    standby.replica.handle(state_message(1, now, [session(2)], boot_id="boot-b"))
+    assert standby.replica.peer_state.snapshot.sessions == (session(2),)
 
 
 def test_standby_refuses_corrupt_unsigned_and_replayed_state(standby, monkeypatch):
     now = 1_700_000_000.0
     monkeypatch.setattr("time.time", lambda: now)
     good = state_message(1, now, [session(1)])
-    assert standby._handle_peer_message(good.replace(b"user1", b"userX")) is None
-    assert "HMAC" in standby.state_problem
-    assert standby._handle_peer_message(state_message(2, now, [session(1)], key=None)) is None
-    assert "the sender has no key" in standby.state_problem
-    assert standby._handle_peer_message(state_message(3, now - 3600, [session(1)])) is None
-    assert "a replay, or clocks out of step" in standby.state_problem
-    assert standby.peer_state is None
-    standby._handle_peer_message(good)
-    assert standby.state_problem is None and standby.peer_state.snapshot.sequence == 1
+    assert standby.replica.handle(good.replace(b"user1", b"userX")) is None
+    assert "HMAC" in standby.replica.problem
+    assert standby.replica.handle(state_message(2, now, [session(1)], key=None)) is None
+    assert "the sender has no key" in standby.replica.problem
+    assert standby.replica.handle(state_message(3, now - 3600, [session(1)])) is None
+    assert "a replay, or clocks out of step" in standby.replica.problem
+    assert standby.replica.peer_state is None
+    standby.replica.handle(good)
+    assert standby.replica.problem is None and standby.replica.peer_state.snapshot.sequence == 1
 
 
 def test_an_active_agent_does_not_take_the_peers_state(standby, monkeypatch):
     monkeypatch.setattr("time.time", lambda: 1000.0)
     standby.role = "active"
-    standby._handle_peer_message(state_message(1, 1000.0, [session(1)]))
-    assert standby.peer_state is None
-    assert "replicates while this BNG is active" in standby.state_problem
+    standby.replica.handle(state_message(1, 1000.0, [session(1)]))
+    assert standby.replica.peer_state is None
+    assert "replicates while this BNG is active" in standby.replica.problem
 
 
 def test_status_request_is_answered(standby):
-    reply = decode(
-        standby._handle_peer_message(encode({"type": "status-request"}, KEY.encode())), KEY.encode()
-    )
+    reply = decode(standby.replica.handle(encode({"type": "status-request"}, KEY.encode())), KEY.encode())
     assert (reply["type"], reply["role"], reply["instance"]) == ("status", "standby", "bng2")
 
 
 def test_a_corrupt_state_file_is_refused_and_moved_aside(standby):
     with open(standby.config.state_file, "wb") as handle:
         handle.write(b'{"schema": "isplab.bng.failover", "version": 1, "type": "stored-state"')
-    standby._load_stored_state()
-    assert standby.peer_state is None
+    standby.replica.load()
+    assert standby.replica.peer_state is None
     assert (
-        "refused the stored replicated state" in standby.state_problem and "not JSON" in standby.state_problem
+        "refused the stored replicated state" in standby.replica.problem
+        and "not JSON" in standby.replica.problem
     )
     assert os.path.exists(standby.config.state_file + ".corrupt")
     assert not os.path.exists(standby.config.state_file)
@@ -559,31 +565,31 @@ def test_a_good_state_file_is_loaded_with_its_age(standby):
     stored = StoredState(Snapshot("bng1", "b", 9, 100.0, (session(1),), 100.0), received=100.5)
     with open(standby.config.state_file, "wb") as handle:
         handle.write(encode_stored(stored, KEY.encode()))
-    standby._load_stored_state()
-    assert standby.peer_state == stored
+    standby.replica.load()
+    assert standby.replica.peer_state == stored
     status = standby.status()
     assert status["replicated_state"]["sessions"] == 1
     assert status["replicated_state"]["fresh"] is False
 
 
 def test_control_requests_are_checked(standby):
-    assert standby.control({"command": "sessions"}) == {"sessions": []}
+    assert standby.control.handle({"command": "sessions"}) == {"sessions": []}
     with pytest.raises(AgentError, match="name the sessions"):
-        standby.control({"command": "terminate"})
+        standby.control.handle({"command": "terminate"})
     with pytest.raises(AgentError, match="sessions must be a list"):
-        standby.control({"command": "terminate", "sessions": "all"})
+        standby.control.handle({"command": "terminate", "sessions": "all"})
     with pytest.raises(AgentError, match=r"sessions\[0\]: unknown keys \['colour'\]"):
-        standby.adopted[(1, "x", "y")] = type("A", (), {"session": session(1)})()
-        standby.control({"command": "terminate", "sessions": [{"colour": "red"}]})
-    standby.adopted.clear()
+        standby.adopted.by_key[(1, "x", "y")] = type("A", (), {"session": session(1)})()
+        standby.control.handle({"command": "terminate", "sessions": [{"colour": "red"}]})
+    standby.adopted.by_key.clear()
     with pytest.raises(AgentError, match="rate must be a number of sessions per second"):
-        standby.control({"command": "rehome", "rate": 0})
+        standby.control.handle({"command": "rehome", "rate": 0})
     with pytest.raises(AgentError, match="state must be MASTER"):
-        standby.control({"command": "keepalived", "state": "LEADER"})
+        standby.control.handle({"command": "keepalived", "state": "LEADER"})
     with pytest.raises(AgentError, match="unknown command 'dance'"):
-        standby.control({"command": "dance"})
+        standby.control.handle({"command": "dance"})
     with pytest.raises(AgentError, match="is standby, not active: nothing to release"):
-        standby.control({"command": "release"})
+        standby.control.handle({"command": "release"})
 
 
 # --- talking to agents --------------------------------------------------------------------------------------
@@ -713,11 +719,13 @@ def test_a_resumed_takeover_reports_the_whole_takeover(standby, monkeypatch):
     sessions = [session(n) for n in (1, 2, 3, 4)]
     snapshot = Snapshot("bng1", "boot-a", 7, 1000.0, tuple(sessions), 1000.0)
     os.makedirs(standby.config.instance_run_dir)
-    standby._journal({"started": 1000.0, "reason": "VIP added", "fresh": True, "state": snapshot.message()})
-    standby._journal_done(sessions[0].key, "adopted")
-    standby._journal_done(sessions[1].key, "adopted")
-    standby._journal_done(sessions[2].key, "padt")
-    standby.adopted[sessions[1].key] = object()
+    standby.takeover.journal(
+        {"started": 1000.0, "reason": "VIP added", "fresh": True, "state": snapshot.message()}
+    )
+    standby.takeover.journal_done(sessions[0].key, "adopted")
+    standby.takeover.journal_done(sessions[1].key, "adopted")
+    standby.takeover.journal_done(sessions[2].key, "padt")
+    standby.adopted.by_key[sessions[1].key] = object()
     executed = []
 
     def execute(decisions):
@@ -725,14 +733,14 @@ def test_a_resumed_takeover_reports_the_whole_takeover(standby, monkeypatch):
         return {f"{d.session.key[0]}/{d.session.key[1]}/{d.session.key[2]}": "adopted" for d in decisions}
 
     monkeypatch.setattr("time.time", lambda: 1003.5)
-    monkeypatch.setattr(standby, "_discovery", lambda on: None)
-    monkeypatch.setattr(standby, "_kernel_keys", set)
-    monkeypatch.setattr(standby, "_address_owners", dict)
-    monkeypatch.setattr(standby, "_execute", execute)
-    monkeypatch.setattr(standby, "_write_status", lambda: None)
-    standby._resume_journal()
+    monkeypatch.setattr(standby.server, "discovery", lambda on: None)
+    monkeypatch.setattr(standby.takeover, "kernel_keys", set)
+    monkeypatch.setattr(standby.takeover, "address_owners", dict)
+    monkeypatch.setattr(standby.takeover, "execute", execute)
+    monkeypatch.setattr(standby, "write_status", lambda: None)
+    standby.takeover.resume()
     assert executed == [sessions[0].key, sessions[3].key]
-    last = standby.last_takeover
+    last = standby.takeover.last
     assert (last["replicated"], last["adopted"], last["padt"], last["skip"]) == (4, 3, 1, 0)
     assert (last["at"], last["seconds"]) == (1000.0, 3.5)
     assert last["reason"] == "VIP added, resumed after an agent restart"
@@ -741,20 +749,22 @@ def test_a_resumed_takeover_reports_the_whole_takeover(standby, monkeypatch):
 def test_sessions_that_go_away_with_the_server_are_not_replicated(standby, monkeypatch):
     # A killed PPPoE server takes its sessions down one by one: the active must not tell the
     # standby that they are gone, or the standby would have nothing left to take over.
-    monkeypatch.setattr("ansible_collections.isplab.bng.plugins.module_utils._failover_agent.REMOVAL_HOLD", 0)
-    standby.role, standby.healthy = "active", True
+    monkeypatch.setattr(
+        "ansible_collections.isplab.bng.plugins.module_utils._failover.replicator.REMOVAL_HOLD", 0
+    )
+    standby.role, standby.health.healthy = "active", True
     before = [session(1), session(2), session(3)]
     reads = iter([[session(1)], [session(1)]])
-    standby.server_pid = None
-    assert standby._settled_sessions(lambda: next(reads), before) is None
+    standby.server.pid = None
+    assert standby.replicator.settled(lambda: next(reads), before) is None
     # The server still runs after the hold: a client that hung up, replicated as it is then.
     reads = iter([[session(1)], [session(1), session(4)]])
-    standby.server_pid = 4242
-    assert standby._settled_sessions(lambda: next(reads), before) == [session(1), session(4)]
+    standby.server.pid = 4242
+    assert standby.replicator.settled(lambda: next(reads), before) == [session(1), session(4)]
     # New sessions only: replicated at once, read once.
     reads = iter([[*before, session(4)]])
-    standby.server_pid = None
-    assert standby._settled_sessions(lambda: next(reads), before) == [*before, session(4)]
+    standby.server.pid = None
+    assert standby.replicator.settled(lambda: next(reads), before) == [*before, session(4)]
 
 
 def test_a_slow_server_start_is_not_a_failure(tmp_path, monkeypatch):
@@ -764,10 +774,10 @@ def test_a_slow_server_start_is_not_a_failure(tmp_path, monkeypatch):
     try:
         clock = [500.0]
         monkeypatch.setattr("time.monotonic", lambda: clock[0])
-        assert agent._server_starting() is False  # never started by this agent
-        agent.server_started_at = 500.0
+        assert agent.server.starting() is False  # never started by this agent
+        agent.server.started_at = 500.0
         clock[0] = 530.0
-        assert agent._server_starting() is True
+        assert agent.server.starting() is True
         clock[0] = 600.0
         states = iter(["activating", "failed"])
 
@@ -776,8 +786,8 @@ def test_a_slow_server_start_is_not_a_failure(tmp_path, monkeypatch):
             return subprocess.CompletedProcess(argv, 0, stdout=next(states) + "\n")
 
         monkeypatch.setattr("subprocess.run", is_active)
-        assert agent._server_starting() is True
-        assert agent._server_starting() is False
+        assert agent.server.starting() is True
+        assert agent.server.starting() is False
     finally:
         os.close(agent.wake_read)
         os.close(agent.wake_write)
@@ -793,7 +803,7 @@ def test_systemctl_is_asked_again_when_systemd_answers_late(monkeypatch):
         return subprocess.CompletedProcess(argv, 0, stdout="", stderr="")
 
     monkeypatch.setattr("subprocess.run", run)
-    Agent._systemctl("start", "isplab-pppoe-server@bng2.service")
+    server_module.systemctl("start", "isplab-pppoe-server@bng2.service")
     assert [argv for argv, _kwargs in calls] == [
         ["systemctl", "--no-block", "start", "isplab-pppoe-server@bng2.service"]
     ] * 2
@@ -804,9 +814,9 @@ def test_a_start_request_still_in_flight_counts_as_starting(tmp_path, monkeypatc
     agent = Agent(config(tmp_path, server="rp-pppoe", server_unit="isplab-pppoe-server@bng2.service"))
     try:
         monkeypatch.setattr("time.monotonic", lambda: 1000.0)
-        agent.server_started_at = 100.0  # long past the grace
-        agent.server_start_requests = 1
-        assert agent._server_starting() is True
+        agent.server.started_at = 100.0  # long past the grace
+        agent.server.start_requests = 1
+        assert agent.server.starting() is True
     finally:
         os.close(agent.wake_read)
         os.close(agent.wake_write)
@@ -900,8 +910,8 @@ def test_the_discovery_filter_is_read_from_netlink():
 def rp_pppoe_agent(tmp_path, monkeypatch):
     agent = Agent(config(tmp_path, server="rp-pppoe", server_unit="isplab-pppoe-server@bng2.service"))
     done = []
-    monkeypatch.setattr(agent, "_set_filter", lambda answer: done.append(("filter", answer)))
-    monkeypatch.setattr(agent, "_start_server", lambda: done.append(("start",)))
+    monkeypatch.setattr(agent.server, "set_filter", lambda answer: done.append(("filter", answer)))
+    monkeypatch.setattr(agent.server, "start", lambda: done.append(("start",)))
     agent.done = done
     yield agent
     os.close(agent.wake_read)
@@ -910,19 +920,19 @@ def rp_pppoe_agent(tmp_path, monkeypatch):
 
 def test_taking_over_removes_the_filter_and_starts_only_a_missing_server(rp_pppoe_agent):
     agent = rp_pppoe_agent
-    agent.server_pid = 4242
-    agent._discovery(True)
+    agent.server.pid = 4242
+    agent.server.discovery(True)
     assert agent.done == [("filter", True)]
     agent.done.clear()
-    agent.server_pid = None
-    agent._discovery(True)
+    agent.server.pid = None
+    agent.server.discovery(True)
     assert agent.done == [("filter", True), ("start",)]
     agent.done.clear()
-    agent.server_start_requests = 1  # a start already on its way
-    agent._discovery(True)
+    agent.server.start_requests = 1  # a start already on its way
+    agent.server.discovery(True)
     assert agent.done == [("filter", True)]
     agent.done.clear()
-    agent._discovery(False)
+    agent.server.discovery(False)
     assert agent.done == [("filter", False)]
 
 
@@ -934,27 +944,27 @@ def test_the_health_check_keeps_the_posture(rp_pppoe_agent, monkeypatch):
     open_ = _Qdiscs([("noqueue", 0, 0xFFFFFFFF)])
     # The active's filter came back (its unit reloaded): removed; the standby's went: put back.
     agent.role = "active"
-    agent._keep_rp_pppoe_posture(filtered)
-    agent._keep_rp_pppoe_posture(open_)
-    agent.role, agent.server_pid = "standby", 4242
-    agent._keep_rp_pppoe_posture(open_)
-    agent._keep_rp_pppoe_posture(filtered)
+    agent.server.keep_rp_pppoe_posture(filtered)
+    agent.server.keep_rp_pppoe_posture(open_)
+    agent.role, agent.server.pid = "standby", 4242
+    agent.server.keep_rp_pppoe_posture(open_)
+    agent.server.keep_rp_pppoe_posture(filtered)
     assert agent.done == [("filter", True), ("filter", False)]
     agent.done.clear()
     # The standby's server missing: started again once it has been missing for STANDBY_GRACE.
-    agent.server_pid = None
-    agent._keep_rp_pppoe_posture(filtered)
+    agent.server.pid = None
+    agent.server.keep_rp_pppoe_posture(filtered)
     clock[0] += 5
-    agent._keep_rp_pppoe_posture(filtered)
+    agent.server.keep_rp_pppoe_posture(filtered)
     assert agent.done == []
     clock[0] += 6
-    agent._keep_rp_pppoe_posture(filtered)
+    agent.server.keep_rp_pppoe_posture(filtered)
     assert agent.done == [("start",)]
     # Not while keepalived already made it MASTER (the takeover starts what it needs).
     agent.done.clear()
     agent.keepalived_state = "MASTER"
     clock[0] += 60
-    agent._keep_rp_pppoe_posture(filtered)
+    agent.server.keep_rp_pppoe_posture(filtered)
     assert agent.done == []
 
 
@@ -986,8 +996,8 @@ def accel_ppp_agent(tmp_path, fake_cli, monkeypatch):
 
     monkeypatch.setattr(agent, "_set_link", set_link)
     monkeypatch.setattr(agent, "_macvlans", lambda: [])
-    monkeypatch.setattr(agent, "_systemctl", lambda action, unit: done.append((action, unit)))
-    monkeypatch.setattr(failover_agent, "interface_up", lambda name: link["up"])
+    monkeypatch.setattr(agent.server, "systemctl", lambda action, unit: done.append((action, unit)))
+    monkeypatch.setattr(agent_module, "interface_up", lambda name: link["up"])
     agent.done, agent.emulator, agent.link = done, emulator, link
     yield agent
     os.close(agent.wake_read)
@@ -1017,13 +1027,13 @@ def test_a_fence_stops_accel_ppp_and_keeps_the_access_link_down(accel_ppp_agent)
     # accel-pppd, restarted (by systemd, before the stop), brings the link up: down it goes.
     agent.done.clear()
     agent.link["up"] = True
-    agent._keep_fenced()
+    agent.keep_fenced()
     assert agent.done == [("link", "access", False)]
     # Down already, or a BNG that is not fenced: nothing to do.
     agent.done.clear()
-    agent._keep_fenced()
+    agent.keep_fenced()
     agent.role, agent.link["up"] = "standby", True
-    agent._keep_fenced()
+    agent.keep_fenced()
     assert agent.done == []
 
 
@@ -1054,8 +1064,8 @@ def test_rejoin_fails_and_stays_fenced_while_accel_ppp_does_not_answer(tmp_path,
     )
     done = []
     monkeypatch.setattr(agent, "_set_link", lambda name, up: done.append(("link", name, up)))
-    monkeypatch.setattr(agent, "_systemctl", lambda action, unit: done.append((action, unit)))
-    monkeypatch.setattr(failover_agent, "ACCEL_PPP_START_TIMEOUT", 0.3)
+    monkeypatch.setattr(agent.server, "systemctl", lambda action, unit: done.append((action, unit)))
+    monkeypatch.setattr(server_module, "ACCEL_PPP_START_TIMEOUT", 0.3)
     agent.role = "fenced"
     try:
         with pytest.raises(AgentError, match=r"accel-ppp must answer before rejoining: .*cannot connect"):
@@ -1122,19 +1132,17 @@ def test_a_router_advertisement_that_fails_is_logged_once_per_error(standby, mon
     def send(ifname, source, packet):
         sent.append((ifname, source))
         if len(sent) < 3:
-            raise failover_agent.AdoptError(
-                f"router advertisement on {ifname}: Cannot assign requested address"
-            )
+            raise AdoptError(f"router advertisement on {ifname}: Cannot assign requested address")
 
-    monkeypatch.setattr(failover_agent, "send_router_advertisement", send)
-    adopted = failover_agent.Adopted.start(
+    monkeypatch.setattr(adopted_module, "send_router_advertisement", send)
+    adopted = adopted_module.Adopted.start(
         session(3, ipv6_prefix="2001:db8:110:3::/64", ipv6_local_ll="fe80::3"),
         channel=type("Channel", (), {"ifname": "ppp3"})(),
         device="ac020000000b01",
     )
     with caplog.at_level("WARNING", logger="isplab-bng-failover"):
         for _round in range(4):
-            standby._send_ra(adopted)
+            standby.adopted.send_ra(adopted)
     assert sent == [("ppp3", "fe80::3")] * 4
     warnings = [r.getMessage() for r in caplog.records]
     assert warnings == [
@@ -1147,27 +1155,36 @@ def test_a_router_advertisement_that_fails_is_logged_once_per_error(standby, mon
 def test_accel_ppp_late_on_its_cli_fails_only_after_health_failures_checks(tmp_path, monkeypatch, caplog):
     agent = Agent(config(tmp_path, health_failures=3))
     link = {"running": True}
-    monkeypatch.setattr(failover_agent, "interface_running", lambda name: link["running"])
+    monkeypatch.setattr(health_module, "interface_running", lambda name: link["running"])
     late = "accel-ppp does not answer its CLI: no complete reply within 2 s"
     try:
         # Never healthy yet (starting): a failure counts at once.
-        assert agent._hold_verdict(False, late) == (False, late)
-        assert agent._hold_verdict(True, "accel-ppp answers its CLI") == (True, "accel-ppp answers its CLI")
-        agent.healthy, agent.health_reason = True, "accel-ppp answers its CLI"  # as the health loop does
+        assert agent.health.hold_verdict(False, late) == (False, late)
+        assert agent.health.hold_verdict(True, "accel-ppp answers its CLI") == (
+            True,
+            "accel-ppp answers its CLI",
+        )
+        agent.health.healthy, agent.health.reason = (
+            True,
+            "accel-ppp answers its CLI",
+        )  # as the health loop does
         with caplog.at_level("WARNING", logger="isplab-bng-failover"):
-            verdicts = [agent._hold_verdict(False, late) for _round in range(3)]
+            verdicts = [agent.health.hold_verdict(False, late) for _round in range(3)]
         assert verdicts == [(True, "accel-ppp answers its CLI")] * 2 + [(False, late)]
         assert [r.getMessage() for r in caplog.records] == [
             f"{late} (check 1 of 3 before it counts)",
             f"{late} (check 2 of 3 before it counts)",
         ]
         # An answer resets the count.
-        assert agent._hold_verdict(True, "accel-ppp answers its CLI") == (True, "accel-ppp answers its CLI")
-        assert agent._hold_verdict(False, late) == (True, "accel-ppp answers its CLI")
+        assert agent.health.hold_verdict(True, "accel-ppp answers its CLI") == (
+            True,
+            "accel-ppp answers its CLI",
+        )
+        assert agent.health.hold_verdict(False, late) == (True, "accel-ppp answers its CLI")
         # The access link down counts at once.
         link["running"] = False
         down = "access interface access is down or has no carrier"
-        assert agent._hold_verdict(False, down) == (False, down)
+        assert agent.health.hold_verdict(False, down) == (False, down)
     finally:
         os.close(agent.wake_read)
         os.close(agent.wake_write)
@@ -1197,8 +1214,8 @@ def test_every_dump_the_agent_reads_is_read_again_when_interrupted():
             return self._interrupted_once("get_routes")
 
     ipr = Ipr()
-    assert Agent._netlink_dump(ipr) == ([], [], {})
-    assert Agent._ipv6_routes(ipr) == []
+    assert inventory.read_links(ipr) == ([], [], {})
+    assert inventory.ipv6_routes(ipr) == []
     assert ipr.calls == {"get_links": 2, "get_addr": 2, "get_routes": 2}
 
 
@@ -1208,7 +1225,7 @@ def test_a_standby_says_before_a_takeover_when_the_open_file_limit_is_too_low(st
     stored = StoredState(
         Snapshot("bng1", "b", 9, 100.0, tuple(session(n) for n in range(1, 51)), 100.0), 100.5
     )
-    standby.peer_state = stored
+    standby.replica.peer_state = stored
     assert standby.status()["descriptors"]["short"] == 0
     limit = standby.status()["descriptors"]["open"] + 64 + 3 * 20  # room for 20 of the 50
     monkeypatch.setattr(resource, "getrlimit", lambda _: (limit, limit))
@@ -1223,24 +1240,21 @@ def test_a_standby_says_before_a_takeover_when_the_open_file_limit_is_too_low(st
 def test_stage_one_padts_are_paced_at_padt_rate(tmp_path, monkeypatch):
     # All at once, 50 subscribers redialed together and 7 were not back within 240 s: the PADTs
     # go out at padt_rate per second from the event loop's timers, as re-homing does.
-    from ansible_collections.isplab.bng.plugins.module_utils import _failover_agent
-    from ansible_collections.isplab.bng.plugins.module_utils._failover_agent import Decision
-
     agent = Agent(config(tmp_path, padt_rate=10.0))
     try:
         sent: list[tuple[str, int, float]] = []
         clock = [1000.0]
         monkeypatch.setattr("time.monotonic", lambda: clock[0])
         monkeypatch.setattr(
-            _failover_agent,
+            takeover_module,
             "send_frames",
             lambda device, frames: sent.extend((device, f[16] << 8 | f[17], clock[0]) for f in frames),
         )
-        monkeypatch.setattr(agent, "_prepare_devices", lambda macs: {})
-        monkeypatch.setattr(agent, "_journal_done", lambda key, outcome: None)
-        monkeypatch.setattr(agent, "_write_status", lambda: None)
+        monkeypatch.setattr(agent.adopted, "prepare_devices", lambda macs: {})
+        monkeypatch.setattr(agent.takeover, "journal_done", lambda key, outcome: None)
+        monkeypatch.setattr(agent, "write_status", lambda: None)
         decisions = [Decision(session(n), "padt", "takeover mode padt (stage one)") for n in range(1, 6)]
-        outcome = agent._execute(decisions)
+        outcome = agent.takeover.execute(decisions)
         assert set(outcome.values()) == {"padt"} and len(outcome) == 5
         assert [s[1] for s in sent] == [1], "the first at once, the others paced"
         assert agent.status()["padt_pending"] == 4

@@ -7,7 +7,7 @@ import json
 
 import pytest
 
-from ansible_collections.isplab.bng.plugins.module_utils._failover_state import (
+from ansible_collections.isplab.bng.plugins.module_utils._failover.state import (
     SCHEMA,
     VERSION,
     CorruptStateError,

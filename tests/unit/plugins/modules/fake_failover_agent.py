@@ -13,13 +13,10 @@ from dataclasses import dataclass, field
 
 import pytest
 
-from ansible_collections.isplab.bng.plugins.module_utils._failover_agent import (
-    Adopted,
-    Agent,
-    AgentError,
-    config_from_dict,
-)
-from ansible_collections.isplab.bng.plugins.module_utils._failover_state import session_from_fields
+from ansible_collections.isplab.bng.plugins.module_utils._failover.adopted import Adopted
+from ansible_collections.isplab.bng.plugins.module_utils._failover.agent import Agent
+from ansible_collections.isplab.bng.plugins.module_utils._failover.config import AgentError, config_from_dict
+from ansible_collections.isplab.bng.plugins.module_utils._failover.state import session_from_fields
 
 
 @dataclass
@@ -95,11 +92,11 @@ class FakeAgentServer:
         self.config_dir = str(config_dir)
         self.agent = Agent(config_from_dict(settings))
         self.agent.role = role
-        self.agent.healthy, self.agent.health_reason = True, "test"
+        self.agent.health.healthy, self.agent.health.reason = True, "test"
         now = time.time()
         for n in range(1, sessions + 1):
             adopted = adopted_session(n, now)
-            self.agent.adopted[adopted.session.key] = adopted
+            self.agent.adopted.by_key[adopted.session.key] = adopted
         self.peer = peer
         self.requests: list[dict] = []
         if peer is not None:
@@ -136,7 +133,7 @@ class FakeAgentServer:
                 request = json.loads(data)
                 self.requests.append(request)
                 try:
-                    reply = {"ok": True, **self.agent.control(request)}
+                    reply = {"ok": True, **self.agent.control.handle(request)}
                 except AgentError as exc:
                     reply = {"ok": False, "error": str(exc)}
                 conn.sendall(json.dumps(reply).encode() + b"\n")

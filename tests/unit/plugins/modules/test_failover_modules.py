@@ -67,10 +67,10 @@ def test_terminate_one_in_check_mode_then_for_real(run_module, fake_agent):
     assert not failed and result["changed"]
     assert [s["username"] for s in result["sessions"]] == ["user2"]
     assert result["diff"]["before"]["sessions"][0]["username"] == "user2"
-    assert len(server.agent.adopted) == 3
+    assert len(server.agent.adopted.by_key) == 3
     failed, result = run_module(pppoe_adopted_session, args(server, username="user2"))
     assert not failed and result["changed"]
-    assert sorted(s.username for s in (a.session for a in server.agent.adopted.values())) == [
+    assert sorted(s.username for s in (a.session for a in server.agent.adopted.by_key.values())) == [
         "user1",
         "user3",
     ]
@@ -93,7 +93,7 @@ def test_rehome_every_session_at_a_pace(run_module, fake_agent):
     failed, result = run_module(pppoe_adopted_session, args(server, state="rehomed", rate=20))
     assert not failed and result["changed"]
     assert len(result["sessions"]) == 3 and result["remaining"] == []
-    assert server.agent.adopted == {}
+    assert server.agent.adopted.by_key == {}
     rehome = [r for r in server.requests if r["command"] == "rehome"]
     assert rehome == [{"command": "rehome", "rate": 20.0}]
 
@@ -109,7 +109,7 @@ PEER_STANDBY = {
 
 def test_switchover_check_passes_with_a_fresh_standby(run_module, fake_agent):
     server = fake_agent(sessions=3, peer=PEER_STANDBY)
-    server.agent.sent_sessions = 3
+    server.agent.replicator.sent_sessions = 3
     failed, result = run_module(bng_switchover, args(server, step="check"))
     assert not failed and not result["changed"], result
     assert result["peer"]["role"] == "standby"
@@ -130,7 +130,7 @@ def test_switchover_check_passes_with_a_fresh_standby(run_module, fake_agent):
 )
 def test_switchover_check_refuses(run_module, fake_agent, peer, role, message):
     server = fake_agent(sessions=3, role=role, peer=peer)
-    server.agent.sent_sessions = 3
+    server.agent.replicator.sent_sessions = 3
     failed, result = run_module(bng_switchover, args(server, step="release"))
     assert failed and message in result["msg"]
     assert not [r for r in server.requests if r["command"] == "release"]
@@ -138,7 +138,7 @@ def test_switchover_check_refuses(run_module, fake_agent, peer, role, message):
 
 def test_switchover_release_and_rejoin(run_module, fake_agent):
     server = fake_agent(sessions=3, peer=PEER_STANDBY)
-    server.agent.sent_sessions = 3
+    server.agent.replicator.sent_sessions = 3
 
     def release():
         server.agent.role = "fenced"
@@ -160,7 +160,7 @@ def test_switchover_release_and_rejoin(run_module, fake_agent):
 
 
 def test_switchover_status_without_a_peer(run_module, fake_agent):
-    from ansible_collections.isplab.bng.plugins.module_utils._failover_agent import AgentError
+    from ansible_collections.isplab.bng.plugins.module_utils._failover.config import AgentError
 
     server = fake_agent(peer=AgentError("the peer agent does not answer"))
     failed, result = run_module(bng_switchover, args(server, step="status"))

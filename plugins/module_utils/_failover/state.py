@@ -3,9 +3,9 @@
 
 Private to the isplab.bng collection: no stability promise outside it.
 
-Pure: data in, data out; no sockets, no files. The agent (`_failover_agent.py`) sends these
-messages over its replication link and stores the last good one on disk; the modules read
-the agent's status with the same code.
+Pure: data in, data out; no sockets, no files. The active's agent sends these messages over
+its replication link (wire.py, replicator.py); the standby keeps the last good state in memory
+and on disk (replica.py).
 
 A message is one JSON object with `schema`, `version`, `type`, its fields and a `checksum`
 over the canonical JSON of everything else (sorted keys, no blanks): `sha256:<hex>`, or
@@ -25,8 +25,8 @@ import ipaddress
 import json
 import math
 import re
-from collections.abc import Iterable, Mapping
-from dataclasses import asdict, dataclass, field, fields, replace
+from collections.abc import Mapping
+from dataclasses import asdict, dataclass, field, fields
 from typing import Any
 
 from ansible_collections.isplab.bng.plugins.module_utils._pppoe_kernel import (
@@ -482,12 +482,3 @@ class LagMeter:
 
 def _ms(seconds: float | None) -> float | None:
     return None if seconds is None else round(seconds * 1000.0, 1)
-
-
-def sessions_by_key(sessions: Iterable[ReplicatedSession]) -> dict[tuple, ReplicatedSession]:
-    return {session.key: session for session in sessions}
-
-
-def with_since(session: ReplicatedSession, since: float) -> ReplicatedSession:
-    """The same session with another first-seen time (kept across snapshots by the sender)."""
-    return replace(session, since=since)

@@ -20,6 +20,7 @@ description:
 author: isplab.bng maintainers (@isplab)
 extends_documentation_fragment:
   - isplab.bng.accel_ppp
+  - isplab.bng.accel_ppp.read_only
 options:
   username:
     description: Only the sessions of this user name.
@@ -46,13 +47,6 @@ options:
         and C(inbound-if) columns), so that a session the filter leaves out still counts.
     type: bool
     default: false
-attributes:
-  check_mode:
-    support: full
-    description: Only reads; runs the same in check mode.
-  diff_mode:
-    support: none
-    description: Reports no diff.
 """
 
 EXAMPLES = r"""
@@ -159,16 +153,12 @@ sessions:
       sample: 1
 """
 
-from ansible.module_utils.basic import AnsibleModule
-
 from ansible_collections.isplab.bng.plugins.module_utils._accel_ppp_cli import run_in_netns
 from ansible_collections.isplab.bng.plugins.module_utils._accel_ppp_join import JOIN_COLUMNS, join_sessions
 from ansible_collections.isplab.bng.plugins.module_utils._accel_ppp_module import (
     SESSION_COLUMNS,
-    accel_ppp_argument_spec,
-    cli_from_params,
-    fail_on_error,
-    session_filter_spec,
+    accel_ppp_cli,
+    accel_ppp_module,
     session_filters,
 )
 from ansible_collections.isplab.bng.plugins.module_utils._pppoe_kernel import read_proc_net_pppoe
@@ -187,12 +177,8 @@ def add_pppoe_session_ids(sessions: list[dict], cli, filtered: bool, netns: str 
 
 
 def main() -> None:
-    argument_spec = accel_ppp_argument_spec()
-    argument_spec.update(session_filter_spec())
-    argument_spec.update(pppoe_session_id={"type": "bool", "default": False})
-    module = AnsibleModule(argument_spec=argument_spec, supports_check_mode=True)
-    with fail_on_error(module, {"changed": False, "sessions": []}):
-        cli = cli_from_params(module.params)
+    module = accel_ppp_module(with_session_filters=True, pppoe_session_id={"type": "bool", "default": False})
+    with accel_ppp_cli(module, {"changed": False, "sessions": []}) as cli:
         filters = session_filters(module.params)
         sessions = cli.find_sessions(SESSION_COLUMNS, filters)
         if module.params["pppoe_session_id"]:

@@ -13,27 +13,27 @@ from ansible_collections.isplab.bng.plugins.module_utils._accel_ppp_conf import 
     split_item,
 )
 
+# Item lines and how accel-pppd splits them into a name and a value.
+SPLITS = {
+    "mtu=1492": ("mtu", "1492"),
+    "mtu = 1492": ("mtu", "1492"),
+    "password=": ("password", ""),
+    "server=192.0.2.1,secret1,auth-port=1812": ("server", "192.0.2.1,secret1,auth-port=1812"),
+    "interface=eth0,padi-limit=0": ("interface", "eth0,padi-limit=0"),
+    # Bare lines: a range of a pool, a prefix with its length, a module.
+    "100.64.1.10-250": ("100.64.1.10-250", None),
+    "2001:db8:110::/48,64": ("2001:db8:110::/48,64", None),
+    "pppoe": ("pppoe", None),
+    # A name ends at a blank; what follows counts only after `=` or `,`.
+    "pppoe  # the server": ("pppoe", None),
+    "gw-ip-address , 100.64.0.1": ("gw-ip-address", "100.64.0.1"),
+    # A tab does not end the name by itself (accel-pppd cuts only at a blank or the `=`).
+    "mtu\t=1492": ("mtu\t", "1492"),
+    "mtu\t1492": ("mtu\t1492", None),
+}
 
-@pytest.mark.parametrize(
-    ("line", "item"),
-    [
-        ("mtu=1492", ("mtu", "1492")),
-        ("mtu = 1492", ("mtu", "1492")),
-        ("password=", ("password", "")),
-        ("server=192.0.2.1,secret1,auth-port=1812", ("server", "192.0.2.1,secret1,auth-port=1812")),
-        ("interface=eth0,padi-limit=0", ("interface", "eth0,padi-limit=0")),
-        # Bare lines: a range of a pool, a prefix with its length, a module.
-        ("100.64.1.10-250", ("100.64.1.10-250", None)),
-        ("2001:db8:110::/48,64", ("2001:db8:110::/48,64", None)),
-        ("pppoe", ("pppoe", None)),
-        # A name ends at a blank; what follows counts only after `=` or `,`.
-        ("pppoe  # the server", ("pppoe", None)),
-        ("gw-ip-address , 100.64.0.1", ("gw-ip-address", "100.64.0.1")),
-        # A tab does not end the name by itself (accel-pppd cuts only at a blank or the `=`).
-        ("mtu\t=1492", ("mtu\t", "1492")),
-        ("mtu\t1492", ("mtu\t1492", None)),
-    ],
-)
+
+@pytest.mark.parametrize(("line", "item"), SPLITS.items())
 def test_items_split_as_accel_ppp_splits_them(line, item):
     assert split_item(line) == item
 

@@ -1,5 +1,7 @@
 # SPDX-License-Identifier: GPL-3.0-or-later
-"""Documentation of the accel-ppp CLI connection options shared by the accel_ppp_* modules."""
+"""Documentation shared by the accel_ppp_* modules: the CLI connection options (the default
+fragment, isplab.bng.accel_ppp) and the attributes of those that only read
+(isplab.bng.accel_ppp.read_only)."""
 
 from __future__ import annotations
 
@@ -48,4 +50,14 @@ notes:
     60,000 sessions) fails too; ask for fewer columns or use a match.
 requirements:
   - accel-ppp with its CLI module and C([cli] tcp=) set (tested with 1.14.0).
+"""
+
+    READ_ONLY = r"""
+attributes:
+  check_mode:
+    support: full
+    description: Only reads; runs the same in check mode.
+  diff_mode:
+    support: none
+    description: Reports no diff.
 """

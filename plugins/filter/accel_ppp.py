@@ -24,6 +24,8 @@ from typing import Any
 
 from ansible.errors import AnsibleFilterError
 
+from ansible_collections.isplab.bng.plugins.module_utils._accel_ppp_conf import parse_conf
+
 # Sections read only when accel-pppd starts: any change needs a restart.
 RESTART_SECTIONS = {
     "modules": "the module list is loaded at start",
@@ -78,27 +80,6 @@ _RANGE_RE = re.compile(r"^(\d+\.\d+\.\d+\.)(\d+)-(\d+)$")
 _MAC_RE = re.compile(r"^[0-9a-f]{2}([:-])[0-9a-f]{2}(\1[0-9a-f]{2}){4}$", re.IGNORECASE)
 
 
-def _parse_conf(text: str) -> dict[str, list[tuple[str, str | None]]]:
-    """Sections of an accel-ppp configuration as accel-ppp reads them (triton/conf_file.c):
-    blank and `#` lines skipped, a repeated section continues the first, an item is a name up
-    to the first blank or `=`, with what follows a `=` (or a `,` after blanks) as its value."""
-    sections: dict[str, list[tuple[str, str | None]]] = {}
-    current = None
-    for raw in text.splitlines():
-        line = raw.strip()
-        if not line or line.startswith("#"):
-            continue
-        if line.startswith("["):
-            name = line[1:].split("]", 1)[0]
-            current = sections.setdefault(name, [])
-            continue
-        if current is None:
-            continue
-        match = re.match(r"^([^\s=]*)\s*(?:[=,]\s*(.*))?$", line)
-        current.append((match[1], match[2]) if match else (line, None))
-    return sections
-
-
 def _option_values(items: list[tuple[str, str | None]], name: str) -> list[str | None]:
     return [value for key, value in items if key == name]
 
@@ -127,12 +108,12 @@ def accel_ppp_conf_changes(old: str | None, new: str) -> dict:
         "interfaces_del": [],
         "unknown": old is None,
     }
-    new_conf = _parse_conf(new)
+    new_conf = parse_conf(new).sections
     if old is None:
         result["reload"] = sorted(set(new_conf) & RELOAD_SECTIONS)
         result["differs"] = True
         return result
-    old_conf = _parse_conf(old)
+    old_conf = parse_conf(old).sections
     restart: list[str] = result["restart"]
     reload: list[str] = result["reload"]
     for section in sorted(set(old_conf) | set(new_conf)):

@@ -67,23 +67,21 @@ READ_ONLY_COMMANDS = (
 
 NETNS_DIR = "/var/run/netns"
 
-# Every `show sessions` column of accel-ppp 1.14.0 (from its `help`).
+# Every `show sessions` column of accel-ppp 1.14.0 (from its `help`), in the order of the
+# recording of a real daemon's table with all of them.
 SESSION_COLUMNS = (
-    "netns",
-    "vrf",
     "ifname",
     "username",
     "ip",
     "ip6",
     "ip6-dp",
+    "calling-sid",
+    "called-sid",
+    "sid",
     "type",
     "state",
     "uptime",
     "uptime-raw",
-    "calling-sid",
-    "called-sid",
-    "sid",
-    "comp",
     "rx-bytes",
     "tx-bytes",
     "rx-bytes-raw",
@@ -92,7 +90,12 @@ SESSION_COLUMNS = (
     "tx-pkts",
     "inbound-if",
     "service-name",
+    "comp",
+    "netns",
+    "vrf",
 )
+# The columns that print, for people, what a *-raw column prints as a number.
+HUMAN_READABLE_COLUMNS = frozenset({"uptime", "rx-bytes", "tx-bytes"})
 TERMINATE_MODES = ("soft", "hard")
 PPPOE_SETTINGS = ("verbose", "PADO-delay", "Service-Name", "AC-Name")
 

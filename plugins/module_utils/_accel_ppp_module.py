@@ -13,10 +13,13 @@ from __future__ import annotations
 import contextlib
 from collections.abc import Iterator
 
+from ansible.module_utils.basic import AnsibleModule
+
 from ansible_collections.isplab.bng.plugins.module_utils._accel_ppp_cli import (
     DEFAULT_HOST,
     DEFAULT_PORT,
     DEFAULT_TIMEOUT,
+    HUMAN_READABLE_COLUMNS,
     AccelPppCli,
     AccelPppCommandError,
     AccelPppError,
@@ -25,32 +28,14 @@ from ansible_collections.isplab.bng.plugins.module_utils._accel_ppp_cli import (
     check_sid,
     check_word,
 )
+from ansible_collections.isplab.bng.plugins.module_utils._accel_ppp_cli import (
+    SESSION_COLUMNS as ALL_SESSION_COLUMNS,
+)
 from ansible_collections.isplab.bng.plugins.module_utils._pppoe_kernel import PppoeKernelError, normalise_mac
 
-# The session columns the modules return: every one with a machine-readable value (the
-# human-readable uptime/rx-bytes/tx-bytes duplicate the *-raw columns).
-SESSION_COLUMNS = (
-    "ifname",
-    "username",
-    "ip",
-    "ip6",
-    "ip6-dp",
-    "calling-sid",
-    "called-sid",
-    "sid",
-    "type",
-    "state",
-    "uptime-raw",
-    "rx-bytes-raw",
-    "tx-bytes-raw",
-    "rx-pkts",
-    "tx-pkts",
-    "inbound-if",
-    "service-name",
-    "comp",
-    "netns",
-    "vrf",
-)
+# The session columns the modules return: every one with a machine-readable value.
+SESSION_COLUMNS = tuple(column for column in ALL_SESSION_COLUMNS if column not in HUMAN_READABLE_COLUMNS)
+SESSION_FILTERS = ("username", "ip", "calling_sid", "ifname", "sid")
 
 
 def accel_ppp_argument_spec() -> dict:
@@ -66,12 +51,12 @@ def accel_ppp_argument_spec() -> dict:
 
 def session_filter_spec() -> dict:
     """The session filter options of accel_ppp_session_info and accel_ppp_session."""
-    return {name: {"type": "str"} for name in ("username", "ip", "calling_sid", "ifname", "sid")}
+    return {name: {"type": "str"} for name in SESSION_FILTERS}
 
 
 def session_filters(params: dict) -> dict:
     """The filters given in params, checked, in the form `show sessions` prints the values."""
-    given = {name: params.get(name) for name in ("username", "ip", "calling_sid", "ifname", "sid")}
+    given = {name: params.get(name) for name in SESSION_FILTERS}
     filters = {}
     if given["username"] is not None:
         filters["username"] = check_word("username", given["username"])
@@ -84,6 +69,17 @@ def session_filters(params: dict) -> dict:
     if given["sid"] is not None:
         filters["sid"] = check_sid("sid", given["sid"])
     return filters
+
+
+def accel_ppp_module(with_session_filters: bool = False, **options: dict) -> AnsibleModule:
+    """The AnsibleModule of an accel_ppp_* module: the connection options, the session filters
+    when asked, and the module's own options. Every one of them runs in check mode (each
+    decides what it does there)."""
+    argument_spec = accel_ppp_argument_spec()
+    if with_session_filters:
+        argument_spec.update(session_filter_spec())
+    argument_spec.update(options)
+    return AnsibleModule(argument_spec=argument_spec, supports_check_mode=True)
 
 
 def cli_from_params(params: dict) -> AccelPppCli:
@@ -113,3 +109,11 @@ def fail_on_error(module, result: dict | None = None) -> Iterator[None]:
         )
     except (AccelPppError, PppoeKernelError) as exc:
         module.fail_json(msg=str(exc), **(result or {}), error=type(exc).__name__)
+
+
+@contextlib.contextmanager
+def accel_ppp_cli(module, result: dict | None = None) -> Iterator[AccelPppCli]:
+    """The client of the module's connection options, in fail_on_error(module, result): what
+    the `with` block raises, and a refused option, fail the module."""
+    with fail_on_error(module, result):
+        yield cli_from_params(module.params)

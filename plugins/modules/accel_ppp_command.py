@@ -84,34 +84,28 @@ stdout_lines:
   sample: ["0"]
 """
 
-from ansible.module_utils.basic import AnsibleModule
-
 from ansible_collections.isplab.bng.plugins.module_utils._accel_ppp_cli import (
     check_line,
     is_read_only,
     read_only_commands,
 )
 from ansible_collections.isplab.bng.plugins.module_utils._accel_ppp_module import (
-    accel_ppp_argument_spec,
-    cli_from_params,
-    fail_on_error,
+    accel_ppp_cli,
+    accel_ppp_module,
 )
 
 
 def main() -> None:
-    argument_spec = accel_ppp_argument_spec()
-    argument_spec.update(
+    module = accel_ppp_module(
         command={"type": "str", "required": True},
         changes={"type": "bool", "default": False},
         read_only={"type": "bool", "default": False},
     )
-    module = AnsibleModule(argument_spec=argument_spec, supports_check_mode=True)
     params = module.params
     if params["changes"] and params["read_only"]:
         module.fail_json(msg="changes=true and read_only=true contradict each other")
 
-    with fail_on_error(module, {"changed": False}):
-        cli = cli_from_params(params)
+    with accel_ppp_cli(module, {"changed": False}) as cli:
         command = check_line("command", params["command"])
         if params["read_only"] and not is_read_only(command):
             module.fail_json(

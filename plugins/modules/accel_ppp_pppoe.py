@@ -118,8 +118,6 @@ commands:
 import contextlib
 import re
 
-from ansible.module_utils.basic import AnsibleModule
-
 from ansible_collections.isplab.bng.plugins.module_utils._accel_ppp_cli import (
     AccelPppAlreadyExistsError,
     AccelPppInputError,
@@ -127,7 +125,7 @@ from ansible_collections.isplab.bng.plugins.module_utils._accel_ppp_cli import (
     check_word,
 )
 from ansible_collections.isplab.bng.plugins.module_utils._accel_ppp_module import (
-    accel_ppp_argument_spec,
+    accel_ppp_module,
     cli_from_params,
     fail_on_error,
 )
@@ -211,8 +209,7 @@ def typed(state: dict) -> dict:
 
 
 def main() -> None:
-    argument_spec = accel_ppp_argument_spec()
-    argument_spec.update(
+    module = accel_ppp_module(
         interfaces={"type": "list", "elements": "str"},
         interfaces_state={"type": "str", "choices": ["present", "absent"], "default": "present"},
         pado_delay={"type": "str"},
@@ -220,7 +217,6 @@ def main() -> None:
         service_name={"type": "str"},
         verbose={"type": "int"},
     )
-    module = AnsibleModule(argument_spec=argument_spec, supports_check_mode=True)
     params = module.params
     result: dict = {"changed": False, "commands": []}
 

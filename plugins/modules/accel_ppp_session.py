@@ -105,14 +105,12 @@ sessions:
 
 import time
 
-from ansible.module_utils.basic import AnsibleModule
-
 from ansible_collections.isplab.bng.plugins.module_utils._accel_ppp_module import (
     SESSION_COLUMNS,
-    accel_ppp_argument_spec,
-    cli_from_params,
+    SESSION_FILTERS,
+    accel_ppp_cli,
+    accel_ppp_module,
     fail_on_error,
-    session_filter_spec,
     session_filters,
 )
 
@@ -147,18 +145,15 @@ def remaining_after(
 
 
 def main() -> None:
-    filter_names = ("username", "ip", "calling_sid", "ifname", "sid")
-    argument_spec = accel_ppp_argument_spec()
-    argument_spec.update(session_filter_spec())
-    argument_spec.update(
+    module = accel_ppp_module(
+        with_session_filters=True,
         state={"type": "str", "choices": ["absent"], "default": "absent"},
         all={"type": "bool", "default": False},
         mode={"type": "str", "choices": ["soft", "hard"], "default": "soft"},
         wait_timeout={"type": "float", "default": 10.0},
     )
-    module = AnsibleModule(argument_spec=argument_spec, supports_check_mode=True)
     params = module.params
-    given = [name for name in filter_names if params[name] is not None]
+    given = [name for name in SESSION_FILTERS if params[name] is not None]
     # Checked here rather than with mutually_exclusive, which would also refuse all=false.
     if params["all"] and given:
         module.fail_json(
@@ -166,14 +161,13 @@ def main() -> None:
         )
     if not params["all"] and not given:
         module.fail_json(
-            msg=f"give at least one of {', '.join(filter_names)}, or all=true to terminate every session"
+            msg=f"give at least one of {', '.join(SESSION_FILTERS)}, or all=true to terminate every session"
         )
     if params["wait_timeout"] < 0:
         module.fail_json(msg=f"wait_timeout must not be negative, got {params['wait_timeout']!r}")
 
     result = {"changed": False, "sessions": []}
-    with fail_on_error(module, result):
-        cli = cli_from_params(params)
+    with accel_ppp_cli(module, result) as cli:
         sessions = cli.find_sessions(SESSION_COLUMNS, session_filters(params))
     result["sessions"] = sessions
     result["changed"] = bool(sessions)

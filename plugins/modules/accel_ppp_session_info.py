@@ -20,6 +20,7 @@ description:
 author: isplab.bng maintainers (@isplab)
 extends_documentation_fragment:
   - isplab.bng.accel_ppp
+  - isplab.bng.accel_ppp.read_only
 options:
   username:
     description: Only the sessions of this user name.
@@ -42,15 +43,10 @@ options:
     description:
       - Add RV(sessions[].pppoe_session_id), joined from C(/proc/net/pppoe) by client MAC and
         access interface. Reading it in a namespace needs root.
+      - With a filter, the whole session table is read a second time (its C(sid), C(calling-sid)
+        and C(inbound-if) columns), so that a session the filter leaves out still counts.
     type: bool
     default: false
-attributes:
-  check_mode:
-    support: full
-    description: Only reads; runs the same in check mode.
-  diff_mode:
-    support: none
-    description: Reports no diff.
 """
 
 EXAMPLES = r"""
@@ -150,56 +146,43 @@ sessions:
     pppoe_session_id:
       description:
         - PPPoE session id from the kernel.
-        - Null when the kernel shows no session, or more than one, for the client MAC and interface.
+        - Null when the kernel shows no session, or more than one, for the client MAC and
+          interface, or when accel-ppp lists more than one session for them.
       type: int
       returned: when O(pppoe_session_id=true)
       sample: 1
 """
 
-from ansible.module_utils.basic import AnsibleModule
-
 from ansible_collections.isplab.bng.plugins.module_utils._accel_ppp_cli import run_in_netns
+from ansible_collections.isplab.bng.plugins.module_utils._accel_ppp_join import JOIN_COLUMNS, join_sessions
 from ansible_collections.isplab.bng.plugins.module_utils._accel_ppp_module import (
     SESSION_COLUMNS,
-    accel_ppp_argument_spec,
-    cli_from_params,
-    fail_on_error,
-    session_filter_spec,
+    accel_ppp_cli,
+    accel_ppp_module,
     session_filters,
 )
-from ansible_collections.isplab.bng.plugins.module_utils._pppoe_kernel import (
-    normalise_mac,
-    read_proc_net_pppoe,
-)
+from ansible_collections.isplab.bng.plugins.module_utils._pppoe_kernel import read_proc_net_pppoe
 
 
-def add_pppoe_session_ids(sessions: list[dict], netns: str | None) -> None:
+def add_pppoe_session_ids(sessions: list[dict], cli, filtered: bool, netns: str | None) -> None:
+    """Set each session's pppoe_session_id: the kernel's session of its client MAC and access
+    interface, when join_sessions() joins exactly one row with it; else None."""
+    # A row the filters left out can share the MAC and interface of one that is returned, and
+    # then the kernel's session is as much the one as the other: join the whole table.
+    table = cli.show_sessions(["sid", *JOIN_COLUMNS]) if filtered else sessions
     kernel = run_in_netns(netns, read_proc_net_pppoe)
-    by_peer: dict[tuple[str, str], list[int]] = {}
-    for entry in kernel:
-        by_peer.setdefault((entry.peer_mac, entry.device), []).append(entry.session_id)
+    joined = {join.row["sid"]: join.session.session_id for join in join_sessions(kernel, table) if join.row}
     for session in sessions:
-        ids = []
-        if session.get("calling_sid") and session.get("inbound_if"):
-            try:
-                mac = normalise_mac(session["calling_sid"])
-            except ValueError:
-                mac = None  # not PPPoE (calling-sid is then not a MAC)
-            ids = by_peer.get((mac, session["inbound_if"]), []) if mac else []
-        # Two sessions from one MAC on one interface cannot be told apart from the CLI.
-        session["pppoe_session_id"] = ids[0] if len(ids) == 1 else None
+        session["pppoe_session_id"] = joined.get(session["sid"])
 
 
 def main() -> None:
-    argument_spec = accel_ppp_argument_spec()
-    argument_spec.update(session_filter_spec())
-    argument_spec.update(pppoe_session_id={"type": "bool", "default": False})
-    module = AnsibleModule(argument_spec=argument_spec, supports_check_mode=True)
-    with fail_on_error(module, {"changed": False, "sessions": []}):
-        cli = cli_from_params(module.params)
-        sessions = cli.find_sessions(SESSION_COLUMNS, session_filters(module.params))
+    module = accel_ppp_module(with_session_filters=True, pppoe_session_id={"type": "bool", "default": False})
+    with accel_ppp_cli(module, {"changed": False, "sessions": []}) as cli:
+        filters = session_filters(module.params)
+        sessions = cli.find_sessions(SESSION_COLUMNS, filters)
         if module.params["pppoe_session_id"]:
-            add_pppoe_session_ids(sessions, module.params["netns"])
+            add_pppoe_session_ids(sessions, cli, bool(filters), module.params["netns"])
     module.exit_json(changed=False, sessions=sessions)
 
 

@@ -18,6 +18,7 @@ description:
 author: isplab.bng maintainers (@isplab)
 extends_documentation_fragment:
   - isplab.bng.accel_ppp
+  - isplab.bng.accel_ppp.read_only
 options:
   gather:
     description:
@@ -27,13 +28,6 @@ options:
     elements: str
     choices: [stat, ippool, version, pppoe_interfaces]
     default: [stat, ippool, version]
-attributes:
-  check_mode:
-    support: full
-    description: Only reads; runs the same in check mode.
-  diff_mode:
-    support: none
-    description: Reports no diff.
 """
 
 EXAMPLES = r"""
@@ -80,18 +74,14 @@ pppoe_interfaces:
   sample: [{interface: eth0, connections: 4, state: active}]
 """
 
-from ansible.module_utils.basic import AnsibleModule
-
 from ansible_collections.isplab.bng.plugins.module_utils._accel_ppp_module import (
-    accel_ppp_argument_spec,
-    cli_from_params,
-    fail_on_error,
+    accel_ppp_cli,
+    accel_ppp_module,
 )
 
 
 def main() -> None:
-    argument_spec = accel_ppp_argument_spec()
-    argument_spec.update(
+    module = accel_ppp_module(
         gather={
             "type": "list",
             "elements": "str",
@@ -99,10 +89,8 @@ def main() -> None:
             "default": ["stat", "ippool", "version"],
         },
     )
-    module = AnsibleModule(argument_spec=argument_spec, supports_check_mode=True)
     result: dict = {"changed": False}
-    with fail_on_error(module, result):
-        cli = cli_from_params(module.params)
+    with accel_ppp_cli(module, result) as cli:
         readers = {
             "stat": cli.show_stat,
             "ippool": cli.show_ippool,

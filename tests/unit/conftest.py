@@ -13,6 +13,7 @@ import sys
 from pathlib import Path
 
 import pytest
+import yaml
 
 REPO = Path(__file__).resolve().parents[2]
 # The collection is importable as ansible_collections.isplab.bng through the symlink that
@@ -61,6 +62,32 @@ def lab_topology():
         templar = Templar(loader=loader, variables={"isplab_failover": failover})
         model = templar.template(data["netns_topology"])
         return json.loads(json.dumps(model))  # plain dicts, lists and strings
+
+    return render
+
+
+@pytest.fixture(scope="session")
+def render_accel_ppp_conf():
+    """render(instance, **variables) -> the role accel_ppp's accel-ppp.conf for one instance
+    (merged with the role's defaults), templated as Ansible does, with the role's variables
+    unless variables say otherwise."""
+    from ansible.parsing.dataloader import DataLoader
+    from ansible.template import Templar, trust_as_template
+
+    role = REPO / "roles" / "accel_ppp"
+    source = trust_as_template((role / "templates" / "accel-ppp.conf.j2").read_text())
+    defaults = yaml.safe_load((role / "defaults" / "main.yml").read_text())
+    role_vars = yaml.safe_load((role / "vars" / "main.yml").read_text())
+    known = {
+        "ansible_managed": "Ansible managed",
+        "accel_ppp_unit_name": role_vars["accel_ppp_unit_name"],
+        "accel_ppp_log_dir": defaults["accel_ppp_log_dir"],
+        "accel_ppp_conf_dir": defaults["accel_ppp_conf_dir"],
+    }
+
+    def render(instance: dict, **variables: str) -> str:
+        templar = Templar(loader=DataLoader(), variables={**known, **variables, "accel_ppp_i": instance})
+        return templar.template(source)
 
     return render
 

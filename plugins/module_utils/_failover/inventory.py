@@ -26,6 +26,7 @@ from dataclasses import replace
 from typing import Any
 
 from ansible_collections.isplab.bng.plugins.module_utils._accel_ppp_cli import AccelPppCli
+from ansible_collections.isplab.bng.plugins.module_utils._accel_ppp_join import join_sessions
 from ansible_collections.isplab.bng.plugins.module_utils._failover.config import AgentConfig
 from ansible_collections.isplab.bng.plugins.module_utils._failover.host import find_processes
 from ansible_collections.isplab.bng.plugins.module_utils._failover.state import (
@@ -34,6 +35,7 @@ from ansible_collections.isplab.bng.plugins.module_utils._failover.state import 
 )
 from ansible_collections.isplab.bng.plugins.module_utils._netlink import netlink_dump
 from ansible_collections.isplab.bng.plugins.module_utils._pppoe_kernel import (
+    KernelPppoeSession,
     MacAddressError,
     PppoeKernelError,
     normalise_mac,
@@ -43,7 +45,8 @@ from ansible_collections.isplab.bng.plugins.module_utils._pppoe_kernel import (
 ARPHRD_PPP = 512
 RT_TABLE_MAIN = 254
 # The columns of accel-ppp's session table that a replicated session is made of.
-ACCEL_PPP_COLUMNS = ["ifname", "username", "ip", "ip6", "ip6-dp", "calling-sid", "uptime-raw"]
+# calling-sid and inbound-if are what join_sessions() joins on.
+ACCEL_PPP_COLUMNS = ["ifname", "username", "ip", "ip6", "ip6-dp", "calling-sid", "uptime-raw", "inbound-if"]
 
 log = logging.getLogger("isplab-bng-failover")
 
@@ -156,57 +159,53 @@ def join_accel_ppp(
     """accel-ppp's sessions: /proc/net/pppoe rows joined with `show sessions` rows and pppN facts.
 
     kernel: KernelPppoeSession rows (the session id, client MAC and access device); cli_rows:
-    show sessions with ifname, username, ip, ip6, ip6-dp, calling-sid, uptime-raw; ppp:
-    link_facts(); macs: interface name -> MAC. The join key is the client MAC on the access
-    device; a client MAC with two kernel sessions or two CLI rows is ambiguous and replicated
-    without the CLI's data (it cannot be adopted, only sent a PADT). exclude: keys of sessions
-    the agent adopted itself, which accel-ppp does not know.
+    show sessions with ACCEL_PPP_COLUMNS; ppp: link_facts(); macs: interface name -> MAC.
+    The join is join_sessions(): a session whose client MAC and access interface have more than
+    one kernel session or row is ambiguous and replicated without the CLI's data (it cannot be
+    adopted, only sent a PADT). exclude: keys of sessions the agent adopted itself, which
+    accel-ppp does not know, so they take no part in the join.
     """
-    rows_by_mac: dict[str, list[Mapping]] = {}
-    for row in cli_rows:
-        mac = row.get("calling_sid")
-        if mac:
-            with contextlib.suppress(MacAddressError):
-                rows_by_mac.setdefault(normalise_mac(mac), []).append(row)
-    kernel = list(kernel)
-    per_mac: dict[str, int] = {}
-    for item in kernel:
-        per_mac[item.peer_mac] = per_mac.get(item.peer_mac, 0) + 1
+    # Only the sessions of the access interfaces (those with a MAC) that accel-ppp serves.
+    served = [
+        item
+        for item in kernel
+        if item.device in macs and (item.session_id, item.peer_mac, macs[item.device]) not in exclude
+    ]
     sessions = []
-    for item in kernel:
-        ac_mac = macs.get(item.device)
-        if ac_mac is None:
-            continue
-        key = (item.session_id, item.peer_mac, ac_mac)
-        if key in exclude:
-            continue
-        rows = rows_by_mac.get(item.peer_mac, [])
-        row = rows[0] if len(rows) == 1 and per_mac[item.peer_mac] == 1 else {}
-        facts = ppp.get(row.get("ifname") or "", {})
-        uptime = row.get("uptime_raw")
-        ip6 = row.get("ip6")
-        session = _session(
-            {
-                "session_id": item.session_id,
-                "client_mac": item.peer_mac,
-                "ac_mac": ac_mac,
-                "interface": item.device,
-                "origin": "accel-ppp",
-                "since": now - uptime if isinstance(uptime, int) else now,
-                "ifname": row.get("ifname"),
-                "username": row.get("username"),
-                "ipv4": row.get("ip") or facts.get("ipv4"),
-                "gateway": facts.get("gateway"),
-                "ipv6_prefix": _prefix_of(ip6),
-                "ipv6_delegated": _prefix_of(row.get("ip6_dp")),
-                "ipv6_local_ll": facts.get("ipv6_local_ll"),
-                "ipv6_peer_ll": facts.get("ipv6_peer_ll"),
-                "mtu": facts.get("mtu"),
-            }
-        )
-        if session is not None:
-            sessions.append(session)
+    for join in join_sessions(served, cli_rows):
+        row = join.row or {}
+        for item in join.kernel:
+            session = _accel_ppp_session(item, macs[item.device], row, ppp, now)
+            if session is not None:
+                sessions.append(session)
     return sessions
+
+
+def _accel_ppp_session(
+    item: KernelPppoeSession, ac_mac: str, row: Mapping, ppp: Mapping[str, dict], now: float
+) -> ReplicatedSession | None:
+    """The replicated record of one kernel session, with its row's data if it has one."""
+    facts = ppp.get(row.get("ifname") or "", {})
+    uptime = row.get("uptime_raw")
+    return _session(
+        {
+            "session_id": item.session_id,
+            "client_mac": item.peer_mac,
+            "ac_mac": ac_mac,
+            "interface": item.device,
+            "origin": "accel-ppp",
+            "since": now - uptime if isinstance(uptime, int) else now,
+            "ifname": row.get("ifname"),
+            "username": row.get("username"),
+            "ipv4": row.get("ip") or facts.get("ipv4"),
+            "gateway": facts.get("gateway"),
+            "ipv6_prefix": _prefix_of(row.get("ip6")),
+            "ipv6_delegated": _prefix_of(row.get("ip6_dp")),
+            "ipv6_local_ll": facts.get("ipv6_local_ll"),
+            "ipv6_peer_ll": facts.get("ipv6_peer_ll"),
+            "mtu": facts.get("mtu"),
+        }
+    )
 
 
 def _prefix_of(value: str | None) -> str | None:

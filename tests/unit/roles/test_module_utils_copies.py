@@ -16,6 +16,7 @@ MODULE_UTILS = ROOT / "plugins" / "module_utils"
 PACKAGE = "ansible_collections.isplab.bng.plugins.module_utils"
 # Each role's list, and the file whose code it exists to run.
 COPIES = {
+    "accel_ppp": ("accel_ppp_checkconf_module_utils", "_accel_ppp_conf.py"),
     "bng_failover": ("bng_failover__module_utils", "_failover/cli.py"),
     "netns_topology": ("netns_topology__module_utils", "_topology.py"),
 }

@@ -442,3 +442,10 @@ def test_items_are_read_as_accel_ppp_reads_them():
 def test_texts_are_required():
     with pytest.raises(AnsibleFilterError):
         accel_ppp_conf_changes(BASE, None)
+
+
+def test_what_follows_a_name_and_blanks_is_not_part_of_it():
+    # accel-pppd reads `pppoe  # the server` as the module pppoe (a name ends at a blank, and a
+    # value needs `=` or `,`): the same [modules], no restart.
+    new = changed("log_file\npppoe\n", "log_file\npppoe  # the server\n")
+    assert accel_ppp_conf_changes(BASE, new) == NOTHING

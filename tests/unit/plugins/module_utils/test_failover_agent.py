@@ -17,7 +17,6 @@ import time
 import pytest
 
 from ansible_collections.isplab.bng.plugins.module_utils._accel_ppp_cli import run_in_netns
-from ansible_collections.isplab.bng.plugins.module_utils._accel_ppp_parsers import parse_sessions
 from ansible_collections.isplab.bng.plugins.module_utils._failover import adopted as adopted_module
 from ansible_collections.isplab.bng.plugins.module_utils._failover import agent as agent_module
 from ansible_collections.isplab.bng.plugins.module_utils._failover import health as health_module
@@ -42,7 +41,6 @@ from ansible_collections.isplab.bng.plugins.module_utils._failover.health import
     check_health as agent_check_health,
 )
 from ansible_collections.isplab.bng.plugins.module_utils._failover.inventory import (
-    join_accel_ppp,
     link_facts,
     parse_pppd_record,
     parse_rp_pppoe_argv,
@@ -66,7 +64,6 @@ from ansible_collections.isplab.bng.plugins.module_utils._failover.state import 
 )
 from ansible_collections.isplab.bng.plugins.module_utils._failover.wire import FrameReader, exchange, frame
 from ansible_collections.isplab.bng.plugins.module_utils._pppoe_adopt import AdoptError, parse_discovery
-from ansible_collections.isplab.bng.plugins.module_utils._pppoe_kernel import parse_proc_net_pppoe
 from ansible_collections.isplab.bng.tests.unit.plugins.module_utils.fake_accel_ppp import BngEmulator
 
 KEY = "lab-replication-key"
@@ -314,70 +311,6 @@ def test_ipv6_routes_read_through_netlink(scratch_netns, netns_ip):
     assert {"oif": index, "family": socket.AF_INET6, "dst": "2001:db8:110:9::/64"} in routes
     links = [{"index": index, "name": "ppp9", "type": 512, "mtu": 1500}]
     assert link_facts(links, [], routes)["ppp9"]["ipv6_routed"] == ["2001:db8:110:9::/64"]
-
-
-def test_join_accel_ppp_with_the_recorded_daemon(fixture_path, transcript):
-    """The four sessions of a real accel-ppp: /proc/net/pppoe joined with `show sessions`."""
-    kernel = parse_proc_net_pppoe(fixture_path("proc-net-pppoe-server-4-sessions.txt").read_text(), "little")
-    columns = "ifname,username,ip,calling-sid,called-sid,sid,uptime-raw,rx-bytes-raw,tx-bytes-raw,state,type"
-    command = f"show sessions {columns}"
-    rows = parse_sessions(transcript("cli-4-sessions.json")[command][0])
-    links = [{"index": 10 + i, "name": f"ppp{i}", "type": 512, "mtu": 1492} for i in range(4)]
-    addresses = [
-        {"index": 10 + i, "family": socket.AF_INET, "local": "100.64.0.1", "peer": f"100.64.0.{11 + i}"}
-        for i in range(4)
-    ]
-    sessions = join_accel_ppp(
-        kernel, rows, link_facts(links, addresses), {"eth0": "02:00:00:00:0b:01"}, 10_000.0
-    )
-    by_user = {s.username: s for s in sessions}
-    assert sorted(by_user) == ["user1", "user2", "user3", "user4"]
-    user3 = by_user["user3"]
-    assert (user3.session_id, user3.client_mac, user3.ac_mac) == (
-        0x80,
-        "02:00:00:00:c0:03",
-        "02:00:00:00:0b:01",
-    )
-    assert (user3.ipv4, user3.gateway, user3.ifname, user3.interface) == (
-        "100.64.0.13",
-        "100.64.0.1",
-        "ppp2",
-        "eth0",
-    )
-    assert user3.since == 10_000.0 - 21
-    assert by_user["user1"].session_id == 1
-    # A session the agent adopted itself is not accel-ppp's.
-    adopted = {(1, "02:00:00:00:c0:01", "02:00:00:00:0b:01")}
-    assert len(join_accel_ppp(kernel, rows, {}, {"eth0": "02:00:00:00:0b:01"}, 10_000.0, adopted)) == 3
-    # No MAC known for the device: nothing can be said about its sessions.
-    assert join_accel_ppp(kernel, rows, {}, {}, 10_000.0) == []
-
-
-def test_join_accel_ppp_ambiguous_client_keeps_only_kernel_facts(fixture_path):
-    kernel = parse_proc_net_pppoe(
-        "Id Address Device\n00000100 02:00:00:00:c0:01 eth0\n00000200 02:00:00:00:c0:01 eth0\n", "little"
-    )
-    rows = [{"ifname": "ppp0", "username": "user1", "ip": "100.64.0.11", "calling_sid": "02:00:00:00:c0:01"}]
-    sessions = join_accel_ppp(kernel, rows, {}, {"eth0": "02:00:00:00:0b:01"}, 0.0)
-    assert [(s.session_id, s.username, s.ipv4) for s in sessions] == [(1, None, None), (2, None, None)]
-
-
-def test_join_accel_ppp_ipv6_columns():
-    kernel = parse_proc_net_pppoe("Id Address Device\n00000100 02:00:00:00:c0:01 access\n", "little")
-    rows = [
-        {
-            "ifname": "ppp0",
-            "username": "user1",
-            "ip": "100.64.0.11",
-            "calling_sid": "02:00:00:00:c0:01",
-            "ip6": "2001:db8:110:1::2/64",
-            "ip6_dp": "2001:db8:120:100::/56",
-            "uptime_raw": 5,
-        }
-    ]
-    (s,) = join_accel_ppp(kernel, rows, link_facts(LINKS, ADDRESSES), {"access": "02:00:00:00:0b:01"}, 100.0)
-    assert (s.ipv6_prefix, s.ipv6_delegated) == ("2001:db8:110:1::/64", "2001:db8:120:100::/56")
-    assert (s.ipv6_local_ll, s.ipv6_peer_ll, s.mtu) == ("fe80::1", "fe80::2", 1492)
 
 
 def test_rp_pppoe_session_from_command_line_and_record():

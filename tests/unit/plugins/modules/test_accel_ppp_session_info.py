@@ -207,3 +207,26 @@ def test_pppoe_kernel_module_missing(bng, run_module, monkeypatch, tmp_path):
     failed, result = run_module(accel_ppp_session_info, {**lab.conn, "pppoe_session_id": True})
     assert failed
     assert "pppoe kernel module is not loaded" in result["msg"]
+
+
+def test_pppoe_session_id_of_two_rows_with_one_mac_and_interface_is_null(bng, run_module, kernel_30):
+    # A router that runs two PPPoE clients with one MAC: the kernel's one session of that MAC on
+    # eth0 is one of the two rows, nothing tells which.
+    sessions = recorded_sessions()[:2]
+    sessions[1]["calling-sid"] = sessions[0]["calling-sid"]
+    lab = bng(BngEmulator(sessions))
+    failed, result = run_module(accel_ppp_session_info, {**lab.conn, "pppoe_session_id": True})
+    assert not failed
+    assert [s["pppoe_session_id"] for s in result["sessions"]] == [None, None]
+
+
+def test_pppoe_session_id_counts_the_rows_a_filter_leaves_out(bng, run_module, kernel_30):
+    sessions = recorded_sessions()[:2]
+    sessions[1]["calling-sid"] = sessions[0]["calling-sid"]
+    lab = bng(BngEmulator(sessions))
+    username = sessions[0]["username"]
+    failed, result = run_module(
+        accel_ppp_session_info, {**lab.conn, "username": username, "pppoe_session_id": True}
+    )
+    assert not failed
+    assert [(s["username"], s["pppoe_session_id"]) for s in result["sessions"]] == [(username, None)]

@@ -26,11 +26,11 @@ REPO = Path(__file__).resolve().parents[1]
 # The collection is importable through the symlink scripts/make-venv creates.
 sys.path.insert(0, str(REPO / ".venv" / "collections"))
 
-from ansible_collections.isplab.bng.plugins.module_utils._netns import (
+from ansible_collections.isplab.bng.plugins.module_utils._topology import plan
+from ansible_collections.isplab.bng.plugins.module_utils._topology_apply import (
     apply_topology,
     teardown_topology,
 )
-from ansible_collections.isplab.bng.plugins.module_utils._topology import plan
 
 IPV4 = ipaddress.ip_network("10.200.0.0/16")
 IPV6 = ipaddress.ip_network("2001:db8:200::/64")

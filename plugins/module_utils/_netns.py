@@ -4,9 +4,9 @@
 Private to the isplab.bng collection: no stability promise outside it.
 
 Every operation reads the kernel's state, compares it with what is asked, changes only the
-difference and, in check mode, nothing: it reports what it would do. The modules netns_*,
-the role netns_topology (also at boot, from a copy of this file and _topology.py under
-/usr/local/lib/isplab-bng, run by a small entry point) and the benchmark all use it.
+difference and, in check mode, nothing: it reports what it would do. The modules netns_*
+use it one resource at a time; _topology_apply.py applies a whole model's plan with it (for
+the module netns_topology, the role netns_topology, also at boot, and the benchmark).
 
 Only the pyroute2 0.7 API is used (pyroute2.netns and IPRoute): target hosts run Debian 12's
 python3-pyroute2 0.7.2, the controller pins 0.7.12. NetNS is not used: it forks a proxy
@@ -24,26 +24,16 @@ from __future__ import annotations
 
 import errno
 import ipaddress
-import json
 import os
 import socket
-import sys
 import time
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable
 from typing import Any, TypeVar
 
 from ._netlink import netlink_dump
 from ._nsthread import EnterError, call_in_netns
-from ._topology import (
-    DEFAULT_METRIC,
-    TopologyError,
-    describe,
-    load,
-    plan,
-    removals,
-    teardown_plan,
-    where,
-)
+from ._topology import describe, where
+from ._topology_checks import DEFAULT_METRIC
 
 try:
     from pyroute2 import IPRoute
@@ -57,8 +47,6 @@ else:
     PYROUTE2_IMPORT_ERROR = None
 
 NETNS_DIR = "/var/run/netns"
-# The file the role installs and the boot-time entry point applies.
-DEFAULT_MODEL_FILE = "/etc/isplab/topology.json"
 RT_TABLE_MAIN = 254
 RTN_UNICAST = 1
 RTPROT_STATIC = 4
@@ -73,7 +61,8 @@ T = TypeVar("T")
 class NetnsError(Exception):
     """A kernel operation failed, or what exists conflicts with what is asked; names the resource.
 
-    `actions` lists the changes made before the failure (set by apply_topology and teardown_topology).
+    `actions` lists the changes made before the failure (set by _topology_apply.py's apply_topology and
+    teardown_topology).
     """
 
     def __init__(self, *args: object) -> None:
@@ -713,193 +702,3 @@ def _parse_route(msg) -> dict | None:
         "metric": msg.get_attr("RTA_PRIORITY") or 0,
         "multipath": msg.get_attr("RTA_MULTIPATH") is not None,
     }
-
-
-# --- plans ---
-
-
-def apply_resources(kernel: Kernel, resources: Iterable[Mapping]) -> list[str]:
-    """Make every resource of a plan (see _topology.plan) true; the actions taken."""
-    actions: list[str] = []
-    sysctls: list[Mapping] = []
-    resources = list(resources)
-    wanted_up = {(r["netns"], r["name"]) for r in resources if r["kind"] == "link" and r["up"]}
-    # Bridge ports of veth pairs with both ends up, created or changed in this run.
-    peers: dict[tuple, tuple] = {}
-    for r in resources:
-        if r["kind"] == "veth":
-            peers[(r["netns"], r["name"])] = (r["peer_netns"], r["peer"])
-            peers[(r["peer_netns"], r["peer"])] = (r["netns"], r["name"])
-    ports = [
-        (r["netns"], r["name"])
-        for r in resources
-        if r["kind"] == "link" and r["master"] and r["up"] and peers.get((r["netns"], r["name"])) in wanted_up
-    ]
-    touched: set[tuple] = set()
-
-    def flush() -> None:
-        while sysctls:
-            netns = sysctls[0]["netns"]
-            batch = [s for s in sysctls if s["netns"] == netns]
-            sysctls[:] = [s for s in sysctls if s["netns"] != netns]
-            actions.extend(kernel.ensure_sysctls(netns, [(s["name"], s["path"], s["value"]) for s in batch]))
-
-    for resource in resources:
-        kind = resource["kind"]
-        if kind == "sysctl":
-            sysctls.append(resource)
-            continue
-        flush()
-        if kind == "netns":
-            actions += kernel.ensure_netns(resource["name"])
-        elif kind == "bridge":
-            actions += kernel.ensure_bridge(resource["netns"], resource["name"])
-        elif kind == "veth":
-            done = kernel.ensure_veth(
-                resource["netns"], resource["name"], resource["peer_netns"], resource["peer"]
-            )
-            if done:
-                touched.update(
-                    {(resource["netns"], resource["name"]), (resource["peer_netns"], resource["peer"])}
-                )
-            actions += done
-        elif kind == "macvlan":
-            actions += kernel.ensure_macvlan(
-                resource["netns"], resource["name"], resource["parent"], resource["mode"]
-            )
-        elif kind == "link":
-            done = kernel.ensure_link(
-                resource["netns"],
-                resource["name"],
-                mac=resource["mac"],
-                mtu=resource["mtu"],
-                master=resource["master"],
-                up=resource["up"],
-            )
-            if done:
-                touched.add((resource["netns"], resource["name"]))
-            actions += done
-        elif kind == "address":
-            actions += kernel.ensure_address(resource["netns"], resource["dev"], resource["address"])
-        elif kind == "route":
-            actions += kernel.ensure_route(
-                resource["netns"], resource["to"], resource["via"], resource["dev"], resource["metric"]
-            )
-        else:
-            raise NetnsError(f"unknown resource kind in a plan: {describe(resource)}")
-    flush()
-    # So that the topology carries traffic when this returns (at boot, services start next).
-    kernel.wait_up([port for port in ports if port in touched])
-    return actions
-
-
-def remove_resources(kernel: Kernel, resources: Iterable[Mapping]) -> list[str]:
-    """Remove resources (see _topology.removals and teardown_plan); what is already gone is skipped."""
-    actions: list[str] = []
-    for resource in resources:
-        kind = resource["kind"]
-        netns = resource.get("netns")
-        if kind == "veth" and not (kernel.exists(netns) or kernel.exists(resource["peer_netns"])):
-            continue
-        if kind not in ("netns", "veth") and not kernel.exists(netns):
-            continue
-        if kind == "netns":
-            actions += kernel.ensure_netns(resource["name"], present=False)
-        elif kind == "bridge":
-            actions += kernel.ensure_bridge(netns, resource["name"], present=False)
-        elif kind == "veth":
-            actions += kernel.ensure_veth(
-                netns, resource["name"], resource["peer_netns"], resource["peer"], present=False
-            )
-        elif kind == "macvlan":
-            actions += kernel.ensure_macvlan(
-                netns, resource["name"], resource["parent"], resource["mode"], present=False
-            )
-        elif kind == "address":
-            actions += kernel.ensure_address(netns, resource["dev"], resource["address"], present=False)
-        elif kind == "route":
-            actions += kernel.ensure_route(netns, resource["to"], metric=resource["metric"], present=False)
-    return actions
-
-
-def _load_previous(previous: Any) -> list[dict]:
-    try:
-        return plan(previous)
-    except TopologyError as exc:
-        raise TopologyError([f"previous: {error}" for error in exc.errors]) from None
-
-
-def apply_topology(model: Any, previous: Any = None, check_mode: bool = False) -> dict:
-    """Make a whole model real; with `previous` (the model applied before), also remove what
-    it declared and this one does not. Validates everything before the first change.
-
-    Returns changed, actions (one line per change, in order) and warnings.
-    """
-    topology = load(model)
-    resources = plan(topology)
-    gone = removals(_load_previous(previous), resources) if previous else []
-    with Kernel(check_mode=check_mode) as kernel:
-        try:
-            remove_resources(kernel, gone)
-            apply_resources(kernel, resources)
-        except NetnsError as exc:
-            exc.actions = list(kernel.actions)
-            raise
-        actions = kernel.actions
-    return {"changed": bool(actions), "actions": actions, "warnings": topology.warnings + kernel.warnings}
-
-
-def teardown_topology(models: Iterable[Any], check_mode: bool = False) -> dict:
-    """Remove what the models declare: their namespaces (with all inside) and their root-namespace links."""
-    resources: list[dict] = []
-    for model in models:
-        if model:
-            resources += plan(model)
-    with Kernel(check_mode=check_mode) as kernel:
-        try:
-            remove_resources(kernel, teardown_plan(resources))
-        except NetnsError as exc:
-            exc.actions = list(kernel.actions)
-            raise
-        actions = kernel.actions
-    return {"changed": bool(actions), "actions": actions}
-
-
-def boot_main(argv: list[str] | None = None) -> int:
-    """The boot-time entry point: `[--validate] [FILE]`, FILE a model as JSON (default DEFAULT_MODEL_FILE).
-
-    Applies the model and prints one line per change for the journal; with --validate only
-    checks it (the role validates a new record with it before swapping it in). Exit status
-    0 on success, 1 when the kernel refused something, 2 when the file is unreadable or the
-    model invalid.
-    """
-    args = list(sys.argv[1:] if argv is None else argv)
-    validate_only = "--validate" in args
-    args = [a for a in args if a != "--validate"]
-    path = args[0] if args else DEFAULT_MODEL_FILE
-    try:
-        with open(path, encoding="utf-8") as handle:
-            model = json.load(handle)
-    except (OSError, ValueError) as exc:
-        # A command line, not a module: it writes to stdout and stderr, with write() since print() is
-        # what ansible-test sanity forbids in module_utils (a module's stdout is its JSON result).
-        sys.stderr.write(f"isplab-topology: cannot read {path}: {exc}\n")
-        return 2
-    try:
-        result = {"warnings": load(model).warnings, "actions": []} if validate_only else apply_topology(model)
-    except TopologyError as exc:
-        for error in exc.errors:
-            sys.stderr.write(f"isplab-topology: {path}: {error}\n")
-        return 2
-    except NetnsError as exc:
-        for action in exc.actions:
-            sys.stdout.write(f"isplab-topology: {action}\n")
-        sys.stderr.write(f"isplab-topology: {exc}\n")
-        return 1
-    for warning in result["warnings"]:
-        sys.stderr.write(f"isplab-topology: warning: {warning}\n")
-    for action in result["actions"]:
-        sys.stdout.write(f"isplab-topology: {action}\n")
-    verb = "is valid" if validate_only else f"applied, {len(result['actions'])} change(s)"
-    sys.stdout.write(f"isplab-topology: {path} {verb}\n")
-    return 0

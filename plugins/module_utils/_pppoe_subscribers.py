@@ -36,7 +36,7 @@ import string
 from collections.abc import Iterable, Mapping
 from typing import Any
 
-from ._topology import TopologyError, check_ifname, check_mac, check_netns_name
+from ._topology_checks import TopologyError, check_ifname, check_mac, check_netns_name
 
 STATES = ("present", "absent")
 SUBSCRIBER_KEYS = ("name", "user", "password", "mac", "ipv4", "ipv6", "state")

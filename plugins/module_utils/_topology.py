@@ -5,7 +5,9 @@ Private to the isplab.bng collection: no stability promise outside it.
 
 Standard library only (no root, no kernel, no pyroute2): a model is checked before anything
 changes, on any host. The modules, the role's boot-time entry point, the benchmark and the
-tests all turn a model into the same ordered plan; _netns.py applies a plan to the kernel.
+tests all turn a model into the same ordered plan; _topology_apply.py applies a plan to the
+kernel. The checks of single values are in _topology_checks.py, the verification probes in
+_topology_probes.py.
 
 The model (the role variable netns_topology); every key is optional unless marked:
 
@@ -23,35 +25,32 @@ The model (the role variable netns_topology); every key is optional unless marke
           - {name: a, namespace: NAME, mac: ..., mtu: ..., addresses: [...], bridge: br0, up: true}
           - {name: b}             # no namespace: the host's root namespace
       - {type: macvlan, name: mv0, namespace: NAME, parent: a, mode: bridge, mac: ..., addresses: []}
-
-Addresses are parsed with the standard ipaddress module rather than netaddr: netaddr 0.8
-(Debian 12) still accepts inet_aton forms such as `10.1` for 10.0.0.1, which must be refused.
 """
 
 from __future__ import annotations
 
-import ipaddress
 import json
-import re
 from collections.abc import Iterable, Mapping
-from typing import Any, Union
+from typing import Any
 
-# The kernel's IFNAMSIZ is 16 bytes including the terminating NUL.
-IFNAME_MAX = 15
-# An interface with one of these names would clash with /proc/sys/net/ipv*/conf/{all,default}.
-RESERVED_IFNAMES = ("all", "default")
+from ._topology_checks import (
+    DEFAULT_METRIC,
+    IPV6_MIN_MTU,
+    Address,
+    TopologyError,
+    check_address,
+    check_destination,
+    check_gateway,
+    check_ifname,
+    check_mac,
+    check_metric,
+    check_mtu,
+    check_netns_name,
+    sysctl_path,
+    sysctl_value,
+)
+
 MACVLAN_MODES = ("private", "vepa", "bridge", "passthru", "source")
-# What the kernel uses when a route is added without a metric (`ip route` shows the IPv6 one).
-DEFAULT_METRIC = {4: 0, 6: 1024}
-METRIC_MAX = 2**32 - 1
-MTU_MIN, MTU_MAX = 68, 65535
-# The kernel turns IPv6 off on an interface whose MTU is below this.
-IPV6_MIN_MTU = 1280
-NETNS_NAME_MAX = 255
-
-_NETNS_RE = re.compile(r"[A-Za-z0-9_][A-Za-z0-9_.@+-]*")
-_MAC_RE = re.compile(r"[0-9a-fA-F]{2}([:-])(?:[0-9a-fA-F]{2}\1){4}[0-9a-fA-F]{2}")
-_SYSCTL_PART_RE = re.compile(r"[A-Za-z0-9_][A-Za-z0-9_.@:+-]*")
 
 _TOP_KEYS = {"hosts", "bridges", "links"}
 _HOST_KEYS = {"sysctls", "routes", "loopback"}
@@ -61,178 +60,10 @@ _VETH_KEYS = {"type", "ends"}
 _MACVLAN_KEYS = {"type", "name", "namespace", "parent", "mode", "mtu", "mac", "up", "addresses"}
 _ROUTE_KEYS = {"to", "via", "dev", "metric"}
 
-# Union, not |: ansible-test sanity's pylint reads | between two classes as an error, and it
-# allows no ignore entry for that (ansible-lint's sanity rule).
-Address = Union[ipaddress.IPv4Interface, ipaddress.IPv6Interface]  # noqa: UP007
-
-
-class TopologyError(ValueError):
-    """A model, or one value of it, is invalid. `errors` lists every problem, each naming its entry."""
-
-    def __init__(self, errors: list[str], warnings: list[str] | None = None) -> None:
-        self.errors = list(errors)
-        self.warnings = list(warnings or [])
-        super().__init__("; ".join(self.errors))
-
 
 def where(netns: str | None, name: str) -> str:
     """How messages name an interface: `bng1:core`, or `eth0 (root namespace)`."""
     return f"{netns}:{name}" if netns else f"{name} (root namespace)"
-
-
-# --- Single values. Each raises TopologyError naming `field`; the modules use them too. ---
-
-
-def check_netns_name(value: Any, field: str = "namespace") -> str:
-    """A network namespace name as `ip netns` knows it: a file name under /run/netns."""
-    if not isinstance(value, str) or not value:
-        raise TopologyError([f"{field}: a namespace name must be a non-empty string, got {value!r}"])
-    if len(value) > NETNS_NAME_MAX or not _NETNS_RE.fullmatch(value):
-        raise TopologyError(
-            [f"{field}: {value!r} is not a namespace name (letters, digits, '_', '.', '-', '@', '+'; no '/')"]
-        )
-    return value
-
-
-def check_ifname(value: Any, field: str = "name") -> str:
-    """A Linux interface name, by the kernel's rules (dev_valid_name) and at most 15 bytes."""
-    if not isinstance(value, str) or not value:
-        raise TopologyError([f"{field}: an interface name must be a non-empty string, got {value!r}"])
-    size = len(value.encode("utf-8"))
-    if size > IFNAME_MAX:
-        raise TopologyError(
-            [f"{field}: interface name {value!r} is {size} bytes, the kernel allows {IFNAME_MAX} (IFNAMSIZ)"]
-        )
-    if value in (".", "..") or any(c in "/:" or c.isspace() for c in value):
-        raise TopologyError(
-            [f"{field}: {value!r} is not an interface name (no '/', ':' or blank; not '.' or '..')"]
-        )
-    if value in RESERVED_IFNAMES:
-        raise TopologyError(
-            [f"{field}: interface name {value!r} clashes with /proc/sys/net/ipv*/conf/{value}"]
-        )
-    return value
-
-
-def check_mac(value: Any, field: str = "mac") -> str:
-    """A unicast MAC address as the kernel shows it: six lower-case colon-separated octets."""
-    if not isinstance(value, str) or not _MAC_RE.fullmatch(value):
-        raise TopologyError([f"{field}: {value!r} is not a MAC address (six octets, e.g. 02:00:00:00:0b:01)"])
-    mac = value.lower().replace("-", ":")
-    first = int(mac[:2], 16)
-    if first & 1:
-        raise TopologyError(
-            [f"{field}: {value!r} is a group (multicast) address; an interface needs unicast"]
-        )
-    if mac == "00:00:00:00:00:00":
-        raise TopologyError([f"{field}: 00:00:00:00:00:00 cannot be an interface's address"])
-    return mac
-
-
-def _check_int(value: Any, field: str, low: int, high: int, what: str) -> int:
-    if isinstance(value, bool) or not isinstance(value, int):
-        if isinstance(value, str) and value.strip().isdigit():
-            value = int(value)
-        else:
-            raise TopologyError([f"{field}: {what} must be an integer, got {value!r}"])
-    if not low <= value <= high:
-        raise TopologyError([f"{field}: {what} {value} is outside {low}..{high}"])
-    return value
-
-
-def check_mtu(value: Any, field: str = "mtu") -> int:
-    return _check_int(value, field, MTU_MIN, MTU_MAX, "mtu")
-
-
-def check_metric(value: Any, field: str = "metric") -> int:
-    return _check_int(value, field, 0, METRIC_MAX, "metric")
-
-
-def check_address(value: Any, field: str = "address") -> Address:
-    """An interface address with its prefix length, e.g. 2001:db8::1/64 or 100.64.0.1/16."""
-    if not isinstance(value, str) or "/" not in value:
-        raise TopologyError(
-            [f"{field}: {value!r} is not an address with a prefix length (e.g. 192.0.2.1/24, 2001:db8::1/64)"]
-        )
-    try:
-        address = ipaddress.ip_interface(value.strip())
-    except ValueError as exc:
-        raise TopologyError([f"{field}: {value!r} is not an address: {exc}"]) from None
-    ip = address.ip
-    if ip.is_multicast or ip.is_unspecified or ip.is_loopback:
-        raise TopologyError([f"{field}: {value!r} is not a unicast address an interface can hold"])
-    return address
-
-
-def check_gateway(value: Any, field: str = "via") -> ipaddress.IPv4Address | ipaddress.IPv6Address:
-    if not isinstance(value, str):
-        raise TopologyError([f"{field}: a gateway must be an address string, got {value!r}"])
-    try:
-        gateway = ipaddress.ip_address(value.strip())
-    except ValueError:
-        raise TopologyError(
-            [f"{field}: {value!r} is not an IP address (a gateway has no prefix length)"]
-        ) from None
-    if gateway.is_multicast or gateway.is_unspecified or gateway.is_loopback:
-        raise TopologyError([f"{field}: {value!r} cannot be a gateway"])
-    return gateway
-
-
-def check_destination(
-    value: Any, gateway: ipaddress.IPv4Address | ipaddress.IPv6Address | None, field: str = "to"
-) -> ipaddress.IPv4Network | ipaddress.IPv6Network:
-    """A route's destination: a prefix (host bits clear) or `default`, whose family comes from the gateway."""
-    if value == "default":
-        if gateway is None:
-            raise TopologyError(
-                [f"{field}: 'default' needs a gateway (via) to tell IPv4 from IPv6; write 0.0.0.0/0 or ::/0"]
-            )
-        return ipaddress.ip_network("0.0.0.0/0" if gateway.version == 4 else "::/0")
-    if not isinstance(value, str):
-        raise TopologyError([f"{field}: {value!r} is not a prefix"])
-    try:
-        return ipaddress.ip_network(value.strip(), strict=True)
-    except ValueError as exc:
-        raise TopologyError([f"{field}: {value!r} is not a prefix: {exc}"]) from None
-
-
-def sysctl_path(key: Any, field: str = "sysctl") -> tuple[str, str | None]:
-    """The path under /proc/sys of a per-namespace sysctl, and the interface it names (or None).
-
-    `net.ipv4.conf.eth0.100.rp_filter` and `net/ipv4/conf/eth0.100/rp_filter` are the same:
-    in the dotted form the part between `conf.`/`neigh.` and the last dot is the interface.
-    """
-    if not isinstance(key, str) or not key:
-        raise TopologyError([f"{field}: a sysctl name must be a non-empty string, got {key!r}"])
-    if "/" in key:
-        parts = key.split("/")
-    else:
-        parts = key.split(".")
-        if (
-            len(parts) > 5
-            and parts[:2] in (["net", "ipv4"], ["net", "ipv6"])
-            and parts[2] in ("conf", "neigh")
-        ):
-            parts = [*parts[:3], ".".join(parts[3:-1]), parts[-1]]
-    if parts[0] != "net":
-        raise TopologyError(
-            [f"{field}: {key!r} is not per network namespace; only net.* sysctls can be set in a namespace"]
-        )
-    if len(parts) < 2 or any(p in (".", "..") or not _SYSCTL_PART_RE.fullmatch(p) for p in parts):
-        raise TopologyError([f"{field}: {key!r} is not a sysctl name"])
-    per_interface = len(parts) == 5 and parts[1] in ("ipv4", "ipv6") and parts[2] in ("conf", "neigh")
-    ifname = parts[3] if per_interface and parts[3] not in RESERVED_IFNAMES else None
-    return "/".join(parts), ifname
-
-
-def sysctl_value(value: Any, field: str = "value") -> str:
-    """A sysctl value as text, blanks collapsed (the kernel prints multi-value sysctls with tabs)."""
-    if isinstance(value, bool) or not isinstance(value, (int, str)):
-        raise TopologyError([f"{field}: a sysctl value must be an integer or a string, got {value!r}"])
-    text = " ".join(str(value).split())
-    if not text:
-        raise TopologyError([f"{field}: a sysctl value cannot be empty"])
-    return text
 
 
 # --- The whole model. ---
@@ -815,113 +646,3 @@ def describe(resource: Mapping) -> str:
         netns = resource["netns"] or "the root namespace"
         return f"route {resource['to']}{via}{dev} metric {resource['metric']} in {netns}"
     return f"{kind} {json.dumps(dict(resource), sort_keys=True)}"
-
-
-# --- Verification: what a playbook can ping and ask `ip route get` about. ---
-
-
-def probes(model: Any) -> dict[str, list[dict]]:
-    """Checks with real traffic for a model, for verification playbooks.
-
-    links: for every two interfaces on one segment, each address of the second that is on a
-    network the first also has an address on: ping `address` from `netns` out of `dev`. Two
-    interfaces with no such address (e.g. PPPoE access ports) get one probe with address None:
-    ping the target's IPv6 link-local address. A macvlan is never probed against its own
-    parent (macvlan traffic never reaches the parent), nor against a bridge without addresses.
-    routes: for every route, an address it covers that no more specific route or address of
-    the namespace covers, and the gateway and device `ip route get` must answer.
-    """
-    topo = model if isinstance(model, Topology) else load(model)
-    links = []
-    for segment in segments(topo):
-        for source in segment:
-            for target in segment:
-                if _can_reach(source, target):
-                    links.extend(_pair_probes(topo, source, target))
-    routes = []
-    for name, host in topo.namespaces.items():
-        covered = [r["to"] for r in host["routes"]]
-        covered += [str(a.network) for i in topo.interfaces.values() if i.netns == name for a in i.addresses]
-        for route in host["routes"]:
-            address = _probe_address(route["to"], covered)
-            if address is not None:
-                routes.append(
-                    {
-                        "netns": name,
-                        "to": route["to"],
-                        "address": address,
-                        "via": route["via"],
-                        "dev": route["dev"],
-                    }
-                )
-    return {"links": links, "routes": routes}
-
-
-def _can_reach(source: _Iface, target: _Iface) -> bool:
-    """Whether traffic from source can reach target on their shared segment."""
-    if source is target or any(i.kind == "bridge" and not i.addresses for i in (source, target)):
-        return False
-    # Macvlan traffic never reaches the parent, and only bridge-mode macvlans reach each other.
-    if (target.netns, target.parent) == source.key or (source.netns, source.parent) == target.key:
-        return False
-    same_parent = source.parent and (source.netns, source.parent) == (target.netns, target.parent)
-    return not same_parent or source.mode == target.mode == "bridge"
-
-
-def _pair_probes(topo: Topology, source: _Iface, target: _Iface) -> list[dict]:
-    found = [
-        _link_probe(source, target, str(address.ip))
-        for address in target.addresses
-        if any(address.ip in mine.network for mine in source.addresses)
-    ]
-    if found or source.addresses or target.addresses:
-        return found
-    if _ipv6_on(topo, source) and _ipv6_on(topo, target):
-        return [_link_probe(source, target, None)]
-    return []
-
-
-def _link_probe(source: _Iface, target: _Iface, address: str | None) -> dict:
-    return {
-        "netns": source.netns,
-        "dev": source.name,
-        "address": address,
-        "target_netns": target.netns,
-        "target_dev": target.name,
-    }
-
-
-def _ipv6_on(topo: Topology, iface: _Iface) -> bool:
-    """False where the model turns IPv6 off (small MTU, disable_ipv6); True when unknown (root namespace)."""
-    if iface.mtu is not None and iface.mtu < IPV6_MIN_MTU:
-        return False
-    if iface.netns is None:
-        return True
-    off = ("net/ipv6/conf/default/disable_ipv6", "net/ipv6/conf/all/disable_ipv6")
-    return not any(s["path"] in off and s["value"] == "1" for s in topo.namespaces[iface.netns]["sysctls"])
-
-
-def _probe_address(prefix: str, covered: list[str]) -> str | None:
-    network = ipaddress.ip_network(prefix)
-    others = [ipaddress.ip_network(c) for c in covered]
-    others = [o for o in others if o.version == network.version and o.prefixlen > network.prefixlen]
-    if network.prefixlen == 0:
-        # Documentation addresses (RFC 5737, RFC 3849) stand for "anywhere else".
-        candidates = (
-            ["192.0.2.1", "203.0.113.1"] if network.version == 4 else ["2001:db8:ffff::1", "2001:db8:fffe::1"]
-        )
-    else:
-        candidates = [
-            str(address)
-            for address in (
-                network.network_address + 1,
-                network.broadcast_address - 1,
-                network.network_address,
-            )
-            if address in network
-        ]
-    for text in candidates:
-        candidate = ipaddress.ip_address(text)
-        if candidate in network and not any(candidate in o for o in others):
-            return text
-    return None

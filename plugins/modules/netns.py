@@ -69,7 +69,10 @@ from ansible_collections.isplab.bng.plugins.module_utils._netns import (
     Kernel,
     NetnsError,
 )
-from ansible_collections.isplab.bng.plugins.module_utils._topology import TopologyError, check_netns_name
+from ansible_collections.isplab.bng.plugins.module_utils._topology_checks import (
+    TopologyError,
+    check_netns_name,
+)
 
 
 def main() -> None:

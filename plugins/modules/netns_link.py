@@ -177,7 +177,7 @@ from ansible_collections.isplab.bng.plugins.module_utils._netns import (
     Kernel,
     NetnsError,
 )
-from ansible_collections.isplab.bng.plugins.module_utils._topology import (
+from ansible_collections.isplab.bng.plugins.module_utils._topology_checks import (
     TopologyError,
     check_ifname,
     check_mac,

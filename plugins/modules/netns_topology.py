@@ -152,13 +152,14 @@ probes:
 
 from ansible.module_utils.basic import AnsibleModule, missing_required_lib
 
-from ansible_collections.isplab.bng.plugins.module_utils._netns import (
-    PYROUTE2_IMPORT_ERROR,
-    NetnsError,
+from ansible_collections.isplab.bng.plugins.module_utils._netns import PYROUTE2_IMPORT_ERROR, NetnsError
+from ansible_collections.isplab.bng.plugins.module_utils._topology import load, plan
+from ansible_collections.isplab.bng.plugins.module_utils._topology_apply import (
     apply_topology,
     teardown_topology,
 )
-from ansible_collections.isplab.bng.plugins.module_utils._topology import TopologyError, load, plan, probes
+from ansible_collections.isplab.bng.plugins.module_utils._topology_checks import TopologyError
+from ansible_collections.isplab.bng.plugins.module_utils._topology_probes import probes
 
 
 def main() -> None:

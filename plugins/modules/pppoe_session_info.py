@@ -161,7 +161,10 @@ from ansible_collections.isplab.bng.plugins.module_utils._netns import (
     NetnsError,
 )
 from ansible_collections.isplab.bng.plugins.module_utils._pppoe_session import read_namespace
-from ansible_collections.isplab.bng.plugins.module_utils._topology import TopologyError, check_netns_name
+from ansible_collections.isplab.bng.plugins.module_utils._topology_checks import (
+    TopologyError,
+    check_netns_name,
+)
 
 POLL_INTERVAL = 0.5
 

@@ -10,8 +10,9 @@ import json
 
 import pytest
 
-from ansible_collections.isplab.bng.plugins.module_utils._netns import apply_topology
-from ansible_collections.isplab.bng.plugins.module_utils._topology import plan, probes, validate
+from ansible_collections.isplab.bng.plugins.module_utils._topology import plan, validate
+from ansible_collections.isplab.bng.plugins.module_utils._topology_apply import apply_topology
+from ansible_collections.isplab.bng.plugins.module_utils._topology_probes import probes
 from ansible_collections.isplab.bng.tests.unit.plugins.modules.netns_fixtures import (
     ip_json,
     needs_ping,

@@ -18,7 +18,7 @@ PACKAGE = "ansible_collections.isplab.bng.plugins.module_utils"
 COPIES = {
     "accel_ppp": ("accel_ppp_checkconf_module_utils", "_accel_ppp_conf.py"),
     "bng_failover": ("bng_failover__module_utils", "_failover/cli.py"),
-    "netns_topology": ("netns_topology__module_utils", "_topology.py"),
+    "netns_topology": ("netns_topology__module_utils", "_topology_apply.py"),
 }
 
 

@@ -8,17 +8,19 @@ import copy
 import pytest
 
 from ansible_collections.isplab.bng.plugins.module_utils._topology import (
-    TopologyError,
-    check_mac,
     describe,
     load,
     plan,
-    probes,
     removals,
-    sysctl_path,
     teardown_plan,
     validate,
 )
+from ansible_collections.isplab.bng.plugins.module_utils._topology_checks import (
+    TopologyError,
+    check_mac,
+    sysctl_path,
+)
+from ansible_collections.isplab.bng.plugins.module_utils._topology_probes import probes
 
 
 def small() -> dict:

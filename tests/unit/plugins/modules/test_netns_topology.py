@@ -17,8 +17,8 @@ import pytest
 import yaml
 
 from ansible_collections.isplab.bng.plugins.module_utils import _netns
-from ansible_collections.isplab.bng.plugins.module_utils._netns import (
-    NetnsError,
+from ansible_collections.isplab.bng.plugins.module_utils._netns import NetnsError
+from ansible_collections.isplab.bng.plugins.module_utils._topology_apply import (
     apply_topology,
     teardown_topology,
 )

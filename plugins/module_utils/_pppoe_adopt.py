@@ -20,8 +20,9 @@ Frames read from or written to /dev/ppp start with the 2-byte PPP protocol (no a
 control bytes). Protocols from 0xc000 up (LCP, authentication) go to the channel fd; network
 control protocols (IPCP, IPv6CP) to the unit fd.
 
-The pure functions (ioctl numbers, the socket address, LCP, PADI/PADO, router advertisements)
-are unit tested; `open_channel` and what follows need root, /dev/ppp and the pppoe module.
+The pure functions (ioctl numbers, the socket address, LCP, router advertisements; the PADI and
+PADO of the liveness probe are _pppoe_discovery's) are unit tested; `open_channel` and what
+follows need root, /dev/ppp and the pppoe module.
 """
 
 from __future__ import annotations
@@ -38,11 +39,15 @@ import struct
 import time
 from dataclasses import dataclass
 
-from ansible_collections.isplab.bng.plugins.module_utils._pppoe_kernel import (
+from ansible_collections.isplab.bng.plugins.module_utils._pppoe_discovery import (
     ETH_P_PPP_DISC,
-    PPPOE_VER_TYPE,
-    mac_bytes,
+    PPPOE_CODE_PADO,
+    TAG_HOST_UNIQ,
+    FrameError,
+    build_padi,
+    parse_discovery,
 )
+from ansible_collections.isplab.bng.plugins.module_utils._pppoe_kernel import mac_bytes
 
 AF_PPPOX = 24
 PX_PROTO_OE = 0
@@ -79,14 +84,6 @@ LCP_CODE_NAMES = {
     11: "Discard-Request",
 }
 
-PPPOE_CODE_PADI = 0x09
-PPPOE_CODE_PADO = 0x07
-TAG_END = 0x0000
-TAG_SERVICE_NAME = 0x0101
-TAG_AC_NAME = 0x0102
-TAG_HOST_UNIQ = 0x0103
-BROADCAST_MAC = "ff:ff:ff:ff:ff:ff"
-
 ICMPV6_RA = 134
 ND_OPT_PREFIX = 3
 ND_OPT_MTU = 5
@@ -109,10 +106,6 @@ PPPIOCGUNIT = _ioc(_IOC_READ, "t", 86, _INT)
 
 class AdoptError(Exception):
     """A session could not be adopted; the message names the session and the step."""
-
-
-class FrameError(ValueError):
-    """A frame that is not what it claims to be (too short, a wrong length field)."""
 
 
 # --- the PPPoE socket address -------------------------------------------------------------------
@@ -275,56 +268,6 @@ def handle_unit_frame(frame: bytes) -> LcpOutcome:
 
 
 # --- PPPoE discovery: the liveness probe ---------------------------------------------------------
-
-
-def _tags(tags: list[tuple[int, bytes]]) -> bytes:
-    return b"".join(struct.pack("!HH", kind, len(value)) + value for kind, value in tags)
-
-
-def build_padi(source_mac: str, host_uniq: bytes) -> bytes:
-    """A broadcast PADI asking for any service, tagged with host_uniq to recognise the answers."""
-    if not 1 <= len(host_uniq) <= 64:
-        raise FrameError(f"Host-Uniq must be 1 to 64 bytes, got {len(host_uniq)}")
-    payload = _tags([(TAG_SERVICE_NAME, b""), (TAG_HOST_UNIQ, host_uniq)])
-    header = struct.pack("!HBBHH", ETH_P_PPP_DISC, PPPOE_VER_TYPE, PPPOE_CODE_PADI, 0, len(payload))
-    return (
-        mac_bytes(BROADCAST_MAC, "destination")
-        + mac_bytes(source_mac, "source_mac", unicast=True)
-        + header
-        + payload
-    )
-
-
-def parse_discovery(frame: bytes) -> dict:
-    """An Ethernet PPPoE discovery frame: destination, source, code, session id and tags."""
-    if len(frame) < 20:
-        raise FrameError(f"discovery frame of {len(frame)} bytes is shorter than its headers")
-    ethertype, ver_type, code, session_id, length = struct.unpack("!HBBHH", frame[12:20])
-    if ethertype != ETH_P_PPP_DISC or ver_type != PPPOE_VER_TYPE:
-        raise FrameError(
-            f"not a PPPoE discovery frame (EtherType 0x{ethertype:04x}, ver/type 0x{ver_type:02x})"
-        )
-    payload = frame[20 : 20 + length]
-    if len(payload) < length:
-        raise FrameError(f"PPPoE length {length} exceeds the {len(frame) - 20} bytes of payload")
-    tags: dict[int, bytes] = {}
-    pos = 0
-    while pos + 4 <= len(payload):
-        kind, size = struct.unpack("!HH", payload[pos : pos + 4])
-        if kind == TAG_END:
-            break
-        value = payload[pos + 4 : pos + 4 + size]
-        if len(value) < size:
-            raise FrameError(f"PPPoE tag 0x{kind:04x} of {size} bytes runs past the payload")
-        tags.setdefault(kind, value)
-        pos += 4 + size
-    return {
-        "destination": ":".join(f"{b:02x}" for b in frame[0:6]),
-        "source": ":".join(f"{b:02x}" for b in frame[6:12]),
-        "code": code,
-        "session_id": session_id,
-        "tags": tags,
-    }
 
 
 def probe_for_pado(interface: str, source_mac: str, watch: set[str], timeout: float) -> list[str]:

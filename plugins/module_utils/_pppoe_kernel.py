@@ -1,28 +1,21 @@
 # SPDX-License-Identifier: GPL-3.0-or-later
-"""PPPoE facts from the Linux kernel, MAC addresses, and PADT frames.
+"""PPPoE facts from the Linux kernel, and MAC addresses.
 
 Private to the isplab.bng collection: no stability promise outside it.
 
 /proc/net/pppoe is the only place that shows the PPPoE session id of a session (accel-ppp's
-`show sessions` does not). A PADT sent with the AC's MAC as source makes a client drop its
-session and redial at once; the failover uses it on behalf of a dead primary.
+`show sessions` does not); the failover sends PADTs for those sessions (_pppoe_discovery).
 
-The pure functions (parsing, MAC checks, frame building) are separate from the two that touch
-the system (read_proc_net_pppoe, send_frames), so the former are unit tested without privileges.
+The pure functions (parsing, MAC checks) are separate from the one that touches the system
+(read_proc_net_pppoe), so the former are unit tested without privileges.
 """
 
 from __future__ import annotations
 
 import re
-import socket
-import struct
 import sys
-from collections.abc import Iterable
 from dataclasses import asdict, dataclass
 
-ETH_P_PPP_DISC = 0x8863
-PPPOE_VER_TYPE = 0x11
-PPPOE_CODE_PADT = 0xA7
 # Read from inside the thread's own namespace: /proc/net follows the process's main thread,
 # which matters when the caller entered another network namespace in a thread.
 PROC_NET_PPPOE = "/proc/thread-self/net/pppoe"
@@ -121,20 +114,6 @@ def parse_proc_net_pppoe(text: str, host_byteorder: str = sys.byteorder) -> list
     return sessions
 
 
-def build_padt(session_id: int, client_mac: str, ac_mac: str) -> bytes:
-    """An Ethernet PADT frame: to the client, from the AC, for one PPPoE session.
-
-    Layout (RFC 2516): dst MAC, src MAC, EtherType 0x8863, then VER/TYPE 0x11, CODE 0xa7,
-    SESSION_ID (big endian), LENGTH 0 (no tags). Both MACs must be unicast: a broadcast PADT
-    would end the session with that id on every client that has one.
-    """
-    if isinstance(session_id, bool) or not isinstance(session_id, int) or not 1 <= session_id <= 0xFFFE:
-        raise PppoeKernelError(f"PPPoE session id must be an integer from 1 to 65534, got {session_id!r}")
-    dst = mac_bytes(client_mac, "client_mac", unicast=True)
-    src = mac_bytes(ac_mac, "ac_mac", unicast=True)
-    return dst + src + struct.pack("!HBBHH", ETH_P_PPP_DISC, PPPOE_VER_TYPE, PPPOE_CODE_PADT, session_id, 0)
-
-
 def read_proc_net_pppoe(path: str = PROC_NET_PPPOE) -> list[KernelPppoeSession]:
     """The kernel PPPoE sessions of the calling thread's network namespace."""
     try:
@@ -145,29 +124,3 @@ def read_proc_net_pppoe(path: str = PROC_NET_PPPOE) -> list[KernelPppoeSession]:
     except OSError as exc:
         raise PppoeKernelError(f"cannot read {path}: {exc.strerror}") from None
     return parse_proc_net_pppoe(text)
-
-
-def send_frames(ifname: str, frames: Iterable[bytes]) -> int:
-    """Send complete Ethernet frames on ifname with an AF_PACKET raw socket; returns how many.
-
-    Needs CAP_NET_RAW. Run it through run_in_netns() for an interface in another namespace.
-    """
-    try:
-        sock = socket.socket(socket.AF_PACKET, socket.SOCK_RAW, socket.htons(ETH_P_PPP_DISC))
-    except OSError as exc:
-        raise PppoeKernelError(
-            f"cannot open a raw packet socket: {exc.strerror} (needs CAP_NET_RAW)"
-        ) from None
-    sent = 0
-    try:
-        sock.bind((ifname, 0))
-        for frame in frames:
-            sock.send(frame)
-            sent += 1
-    except OSError as exc:
-        raise PppoeKernelError(
-            f"sending on {ifname!r} failed after {sent} frames: {exc.strerror or exc}"
-        ) from None
-    finally:
-        sock.close()
-    return sent

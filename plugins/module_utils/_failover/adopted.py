@@ -31,7 +31,6 @@ from ansible_collections.isplab.bng.plugins.module_utils._pppoe_adopt import (
     PPP_LCP,
     AdoptError,
     Channel,
-    FrameError,
     add_ipv6_link_local,
     build_router_advertisement,
     channel_from_fds,
@@ -45,12 +44,12 @@ from ansible_collections.isplab.bng.plugins.module_utils._pppoe_adopt import (
     ppp_frame,
     send_router_advertisement,
 )
-from ansible_collections.isplab.bng.plugins.module_utils._pppoe_kernel import (
-    PppoeKernelError,
+from ansible_collections.isplab.bng.plugins.module_utils._pppoe_discovery import (
+    FrameError,
     build_padt,
-    normalise_mac,
     send_frames,
 )
+from ansible_collections.isplab.bng.plugins.module_utils._pppoe_kernel import PppoeKernelError, normalise_mac
 
 # systemd's file descriptor store keeps at most this many names' worth per unit (see the unit).
 FD_KINDS = ("sock", "chan", "unit")

@@ -19,6 +19,7 @@ import time
 from ansible_collections.isplab.bng.plugins.module_utils._accel_ppp_cli import AccelPppCli, AccelPppError
 from ansible_collections.isplab.bng.plugins.module_utils._failover.config import AgentConfig, AgentError
 from ansible_collections.isplab.bng.plugins.module_utils._failover.host import find_processes
+from ansible_collections.isplab.bng.plugins.module_utils._pppoe_discovery import discovery_filter
 
 SERVER_PROCESSES = {"accel-ppp": ("accel-pppd",), "rp-pppoe": ("pppoe-server",)}
 # The standby answers no discovery at all; the active at once.
@@ -48,26 +49,9 @@ def accel_ppp_cli(config: AgentConfig) -> AccelPppCli:
     )
 
 
-def discovery_filter(interface: str, delay_ms: int) -> str:
-    """The `tc -batch` lines that make an rp-pppoe server on `interface` answer discovery late
-    (delay_ms > 0), never (-1), or at once (0: no lines). rp-pppoe has no PADO-delay: PADOs
-    (PPPoE discovery code 0x07) leave through a netem band, or are dropped; nothing else is
-    touched. The role pppoe_server writes the same filter (templates/discovery.tc.j2) for the
-    instances' configured delay, which its unit applies when it starts."""
-    if delay_ms == 0:
-        return ""
-    lines = [f"qdisc add dev {interface} root handle 1: prio bands 4 priomap 1 2 2 2 1 2 0 0 1 1 1 1 1 1 1 1"]
-    match = f"filter add dev {interface} parent 1: protocol 0x8863 prio 1 u32 match u8 0x07 0xff at 1"
-    if delay_ms > 0:
-        lines.append(f"qdisc add dev {interface} parent 1:4 handle 40: netem delay {delay_ms}ms")
-        lines.append(f"{match} flowid 1:4")
-    else:
-        lines.append(f"{match} action drop")
-    return "\n".join(lines) + "\n"
-
-
 def set_discovery_filter(interface: str, delay_ms: int, netns: str | None = None) -> None:
-    """Replace the discovery filter of `interface`, in this process's network namespace or `netns`."""
+    """Replace the discovery filter of `interface`, in this process's network namespace or `netns`:
+    the filter that the role pppoe_server's unit applies for the instance's configured delay."""
     tc = ["ip", "netns", "exec", netns, "tc"] if netns else ["tc"]
     subprocess.run(
         [*tc, "qdisc", "del", "dev", interface, "root"], capture_output=True, check=False, timeout=30

@@ -33,11 +33,10 @@ from ansible_collections.isplab.bng.plugins.module_utils._failover.state import 
 )
 from ansible_collections.isplab.bng.plugins.module_utils._failover.wire import ask_peer_status
 from ansible_collections.isplab.bng.plugins.module_utils._pppoe_adopt import AdoptError, probe_for_pado
+from ansible_collections.isplab.bng.plugins.module_utils._pppoe_discovery import build_padt, send_frames
 from ansible_collections.isplab.bng.plugins.module_utils._pppoe_kernel import (
     PppoeKernelError,
-    build_padt,
     read_proc_net_pppoe,
-    send_frames,
 )
 
 log = logging.getLogger("isplab-bng-failover")

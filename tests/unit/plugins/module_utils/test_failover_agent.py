@@ -49,7 +49,6 @@ from ansible_collections.isplab.bng.plugins.module_utils._failover.inventory imp
 from ansible_collections.isplab.bng.plugins.module_utils._failover.plan import Decision, plan_takeover
 from ansible_collections.isplab.bng.plugins.module_utils._failover.server import (
     discovery_blocked,
-    discovery_filter,
     set_discovery_filter,
 )
 from ansible_collections.isplab.bng.plugins.module_utils._failover.state import (
@@ -63,7 +62,11 @@ from ansible_collections.isplab.bng.plugins.module_utils._failover.state import 
     session_from_fields,
 )
 from ansible_collections.isplab.bng.plugins.module_utils._failover.wire import FrameReader, exchange, frame
-from ansible_collections.isplab.bng.plugins.module_utils._pppoe_adopt import AdoptError, parse_discovery
+from ansible_collections.isplab.bng.plugins.module_utils._pppoe_adopt import AdoptError
+from ansible_collections.isplab.bng.plugins.module_utils._pppoe_discovery import (
+    discovery_filter,
+    parse_discovery,
+)
 from ansible_collections.isplab.bng.tests.unit.plugins.module_utils.fake_accel_ppp import BngEmulator
 
 KEY = "lab-replication-key"
@@ -756,30 +759,6 @@ def test_a_start_request_still_in_flight_counts_as_starting(tmp_path, monkeypatc
 
 
 # --- the rp-pppoe server's discovery posture ------------------------------------------------------
-
-
-def _pppoe_server_filter(delay: int) -> str:
-    """The role pppoe_server's discovery.tc for one instance, without its comment lines."""
-    from pathlib import Path
-
-    from jinja2 import Environment
-
-    root = Path(__file__).resolve().parents[4]
-    template = (root / "roles/pppoe_server/templates/discovery.tc.j2").read_text()
-    env = Environment(keep_trailing_newline=True, trim_blocks=True, lstrip_blocks=True)
-    env.filters["comment"] = lambda text: ""
-    text = env.from_string(template).render(
-        ansible_managed="", item=[{"namespace": "bng2", "interfaces": ["access"], "pado_delay": delay}]
-    )
-    return "".join(line + "\n" for line in text.splitlines() if line and not line.startswith("#"))
-
-
-@pytest.mark.parametrize("delay", [-1, 0, 500])
-def test_the_agents_discovery_filter_is_the_one_the_server_role_writes(delay):
-    # The agent removes and puts back the filter that the server's unit applies at start: the two
-    # must be the same filter, or a reload would leave a posture the agent does not recognise.
-    assert discovery_filter("access", delay) == _pppoe_server_filter(delay)
-    assert ("action drop" in discovery_filter("access", delay)) is (delay < 0)
 
 
 def test_setting_the_discovery_filter_runs_tc(monkeypatch):

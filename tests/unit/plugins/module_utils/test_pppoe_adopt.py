@@ -27,12 +27,7 @@ from ansible_collections.isplab.bng.plugins.module_utils._pppoe_adopt import (
     PPPIOCNEWUNIT,
     PPPIOCSMRU,
     PPPIOCSNPMODE,
-    PPPOE_CODE_PADO,
-    TAG_AC_NAME,
-    TAG_HOST_UNIQ,
     AdoptError,
-    FrameError,
-    build_padi,
     build_router_advertisement,
     echo_request,
     handle_lcp_frame,
@@ -40,12 +35,12 @@ from ansible_collections.isplab.bng.plugins.module_utils._pppoe_adopt import (
     lcp_packet,
     new_magic,
     open_channel,
-    parse_discovery,
     parse_lcp,
     ppp_frame,
     sockaddr_pppox,
     split_ppp_frame,
 )
+from ansible_collections.isplab.bng.plugins.module_utils._pppoe_discovery import FrameError
 from ansible_collections.isplab.bng.plugins.module_utils._pppoe_kernel import MacAddressError
 
 MAGIC = 0x11223344
@@ -178,35 +173,6 @@ def test_magic_numbers():
     for _round in range(50):
         magic = new_magic(avoid=5)
         assert magic not in (0, 5) and 0 < magic < 2**32
-
-
-def test_padi_and_pado_parsing():
-    padi = build_padi("02:00:00:00:0b:02", b"12345678")
-    parsed = parse_discovery(padi)
-    assert parsed["destination"] == "ff:ff:ff:ff:ff:ff"
-    assert parsed["source"] == "02:00:00:00:0b:02"
-    assert parsed["code"] == 0x09
-    assert parsed["tags"][TAG_HOST_UNIQ] == b"12345678"
-    tags = struct.pack("!HH", TAG_AC_NAME, 3) + b"bng" + struct.pack("!HH", TAG_HOST_UNIQ, 8) + b"12345678"
-    pado = (
-        bytes.fromhex("020000000b02")
-        + bytes.fromhex("020000000b01")
-        + struct.pack("!HBBHH", 0x8863, 0x11, PPPOE_CODE_PADO, 0, len(tags))
-        + tags
-        + b"\0" * 10
-    )
-    parsed = parse_discovery(pado)
-    assert (parsed["source"], parsed["code"], parsed["tags"][TAG_AC_NAME]) == ("02:00:00:00:0b:01", 7, b"bng")
-    with pytest.raises(FrameError, match="shorter than its headers"):
-        parse_discovery(pado[:10])
-    with pytest.raises(FrameError, match="not a PPPoE discovery frame"):
-        parse_discovery(pado[:12] + b"\x08\x00" + pado[14:])
-    with pytest.raises(FrameError, match="exceeds"):
-        parse_discovery(pado[:20])
-    with pytest.raises(FrameError, match="runs past the payload"):
-        parse_discovery(pado[:18] + struct.pack("!H", 6) + pado[20:26])
-    with pytest.raises(FrameError, match="Host-Uniq must be 1 to 64 bytes"):
-        build_padi("02:00:00:00:0b:02", b"")
 
 
 def test_router_advertisement():

@@ -1,26 +1,21 @@
 # SPDX-License-Identifier: GPL-3.0-or-later
-"""/proc/net/pppoe parsing, MAC handling and PADT frames, against the recorded files."""
+"""/proc/net/pppoe parsing and MAC handling, against the recorded files."""
 
 from __future__ import annotations
 
 import json
-import socket
-import struct
 
 import pytest
 
-from ansible_collections.isplab.bng.plugins.module_utils._accel_ppp_cli import run_in_netns
 from ansible_collections.isplab.bng.plugins.module_utils._accel_ppp_parsers import parse_sessions
 from ansible_collections.isplab.bng.plugins.module_utils._pppoe_kernel import (
     KernelPppoeSession,
     MacAddressError,
     PppoeKernelError,
-    build_padt,
     decode_proc_session_id,
     normalise_mac,
     parse_proc_net_pppoe,
     read_proc_net_pppoe,
-    send_frames,
 )
 
 # The recordings come from a little-endian (x86_64) host.
@@ -152,44 +147,6 @@ def test_bad_mac_is_refused_naming_field_and_value(value):
     assert repr(value) in str(error.value)
 
 
-def test_padt_frame():
-    frame = build_padt(1, "02:00:00:00:c0:01", "02:00:00:00:0b:01")
-    assert frame == bytes.fromhex("020000 00c001 020000 000b01 8863 11 a7 0001 0000".replace(" ", ""))
-    assert len(frame) == 20
-
-
-def test_padt_frame_fields():
-    frame = build_padt(0x1234, "02-00-00-00-C0-1E", "0200.0000.0b02")
-    dst, src, ethertype, ver_type, code, sid, length = struct.unpack("!6s6sHBBHH", frame)
-    assert (dst.hex(":"), src.hex(":")) == ("02:00:00:00:c0:1e", "02:00:00:00:0b:02")
-    assert (ethertype, ver_type, code, sid, length) == (0x8863, 0x11, 0xA7, 0x1234, 0)
-
-
-@pytest.mark.parametrize("session_id", [0, 0xFFFF, -1, 70000, True, "1"])
-def test_padt_refuses_bad_session_id(session_id):
-    with pytest.raises(PppoeKernelError, match="session id"):
-        build_padt(session_id, "02:00:00:00:c0:01", "02:00:00:00:0b:01")
-
-
-@pytest.mark.parametrize(
-    ("client", "ac", "field"),
-    [
-        ("ff:ff:ff:ff:ff:ff", "02:00:00:00:0b:01", "client_mac"),
-        ("02:00:00:00:c0:01", "01:00:5e:00:00:01", "ac_mac"),
-        ("02:00:00:00:c0", "02:00:00:00:0b:01", "client_mac"),
-    ],
-)
-def test_padt_refuses_group_or_bad_macs(client, ac, field):
-    with pytest.raises(MacAddressError, match=field):
-        build_padt(1, client, ac)
-
-
-def test_send_frames_reports_errors_typed():
-    """Without CAP_NET_RAW the socket fails, with it the interface does not exist: both typed."""
-    with pytest.raises(PppoeKernelError):
-        send_frames("nosuchif0", [build_padt(1, "02:00:00:00:c0:01", "02:00:00:00:0b:01")])
-
-
 def test_recordings_are_what_these_tests_expect(fixture_path):
     """Guard: the fixtures are the real recordings (30 data lines, 4 data lines, 1 data line)."""
     counts = {
@@ -206,24 +163,3 @@ def test_recordings_are_what_these_tests_expect(fixture_path):
         "proc-net-pppoe-client.txt": 1,
     }
     assert json.loads(fixture_path("cli-30-sessions.json").read_text())["sessions"] == 30
-
-
-def test_padt_goes_out_on_the_wire(scratch_netns, netns_ip):
-    """A real veth pair in a scratch namespace: the frame sent is the frame received."""
-    netns_ip("-n", scratch_netns, "link", "add", "ac0", "type", "veth", "peer", "name", "cpe0")
-    netns_ip("-n", scratch_netns, "link", "set", "ac0", "up")
-    netns_ip("-n", scratch_netns, "link", "set", "cpe0", "up")
-
-    def listen():
-        sock = socket.socket(socket.AF_PACKET, socket.SOCK_RAW, socket.htons(0x8863))
-        sock.bind(("cpe0", 0))
-        sock.settimeout(2)
-        return sock
-
-    receiver = run_in_netns(scratch_netns, listen)
-    frames = [build_padt(sid, "02:00:00:00:c0:01", "02:00:00:00:0b:01") for sid in (1, 2)]
-    try:
-        assert run_in_netns(scratch_netns, lambda: send_frames("ac0", frames)) == 2
-        assert [receiver.recv(2048)[:20] for _frame in frames] == frames
-    finally:
-        receiver.close()
